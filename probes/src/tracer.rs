@@ -1,0 +1,321 @@
+//! The running tracer: loads the probes, reads the ring buffer on the
+//! current tokio runtime, feeds the [`ConnTracker`], and writes rows into
+//! the [`TableStore`] — protocol records every `flush_interval` (100 ms),
+//! `conn_stats`, `process_stats` and `scry_probe_stats` every
+//! `stats_interval` (1 s) and once more at stop.
+//!
+//! ```no_run
+//! # async fn f(store: std::sync::Arc<scry_runtime::TableStore>) -> Result<(), scry_probes::TracerError> {
+//! let tracer = scry_probes::Tracer::start(scry_probes::TracerConfig::default(), store)?;
+//! // … traffic …
+//! let summary = tracer.stop().await;
+//! println!("{summary}");
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aya::maps::{MapData, RingBuf};
+use scry_runtime::TableStore;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::conn::{Clock, ConnTracker, TrackerConfig};
+use crate::loader::{one_line, LoadConfig, LoadError, Probes};
+use crate::procfs;
+use crate::protocols::rows::{frame, TableRow};
+use crate::stats::{CaptureSummary, ProcStatsRow, StoreStats};
+
+/// Ring-buffer records handled per wake-up before the other duties
+/// (flushes, stats, stop) get a turn.
+const DRAIN_BATCH: usize = 4096;
+
+/// Everything the tracer can be told.
+#[derive(Debug, Clone)]
+pub struct TracerConfig {
+    /// Payload bytes copied per syscall (at most 16 KiB).
+    pub data_cap: u32,
+    /// Ring buffer bytes (rounded up to a power of two).
+    pub ring_bytes: u32,
+    /// Connections in the kernel's LRU map.
+    pub max_kernel_conns: u32,
+    pub tracker: TrackerConfig,
+    /// How often finished records are written to the store.
+    pub flush_interval: Duration,
+    /// How often conn_stats / process_stats / scry_probe_stats are written.
+    pub stats_interval: Duration,
+}
+
+impl Default for TracerConfig {
+    fn default() -> Self {
+        let load = LoadConfig::default();
+        TracerConfig {
+            data_cap: load.data_cap,
+            ring_bytes: load.ring_bytes,
+            max_kernel_conns: load.max_kernel_conns,
+            tracker: TrackerConfig::default(),
+            flush_interval: Duration::from_millis(100),
+            stats_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why the tracer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TracerError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("Tracer::start must be called inside a tokio runtime")]
+    NoRuntime,
+    #[error("cannot poll the ring buffer: {0}")]
+    Poll(String),
+}
+
+/// A running capture. Dropping it without [`Tracer::stop`] aborts the
+/// reader task (and so detaches the probes).
+pub struct Tracer {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<CaptureSummary>>,
+}
+
+impl Tracer {
+    /// Loads and attaches the probes, then spawns the reader task on the
+    /// current tokio runtime.
+    pub fn start(config: TracerConfig, store: Arc<TableStore>) -> Result<Tracer, TracerError> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| TracerError::NoRuntime)?;
+        let mut probes = Probes::load(LoadConfig {
+            self_tgid: std::process::id(),
+            data_cap: config.data_cap,
+            ring_bytes: config.ring_bytes,
+            max_kernel_conns: config.max_kernel_conns,
+        })?;
+        let ring = probes
+            .take_events()
+            .ok_or_else(|| TracerError::Poll("ring buffer already taken".into()))?;
+        let ring = {
+            let _guard = handle.enter();
+            // The AsyncFd owns the RingBuf, so the fd it polls lives exactly
+            // as long as the registration: the I/O-safety concern behind the
+            // deprecation does not arise.
+            #[allow(deprecated)]
+            AsyncFd::with_interest(ring, Interest::READABLE)
+                .map_err(|e| TracerError::Poll(one_line(&e.to_string())))?
+        };
+        let tracker = ConnTracker::new(config.tracker.clone(), Clock::now());
+        let (tx, rx) = oneshot::channel();
+        let task = handle.spawn(run(ring, probes, tracker, store, config, rx));
+        Ok(Tracer {
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Stops reading, writes what is left (records, final stats), detaches
+    /// the probes and returns the counters of the capture.
+    pub async fn stop(mut self) -> CaptureSummary {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => match task.await {
+                Ok(summary) => summary,
+                Err(e) => CaptureSummary {
+                    reader_errors: vec![format!("reader task failed: {e}")],
+                    ..CaptureSummary::default()
+                },
+            },
+            None => CaptureSummary::default(),
+        }
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+        .unwrap_or(0)
+}
+
+struct Writer {
+    store: Arc<TableStore>,
+    stats: StoreStats,
+}
+
+impl Writer {
+    fn append(&mut self, table: &'static str, df: polars::prelude::DataFrame) {
+        let rows = df.height() as u64;
+        match self.store.append(table, df) {
+            Ok(()) => self.stats.rows_written += rows,
+            Err(e) => {
+                self.stats.append_errors += 1;
+                self.stats.last_error = Some(one_line(&format!("{table}: {e}")));
+            }
+        }
+    }
+
+    fn append_rows<R: TableRow>(&mut self, rows: &[R]) {
+        if rows.is_empty() {
+            return;
+        }
+        let Some(schema) = scry_runtime::catalog::builtin_schema(R::TABLE) else {
+            self.stats.append_errors += 1;
+            self.stats.last_error = Some(format!("{}: no such builtin table", R::TABLE));
+            return;
+        };
+        match frame(schema, rows) {
+            Ok(df) => self.append(R::TABLE, df),
+            Err(e) => {
+                self.stats.append_errors += 1;
+                self.stats.last_error = Some(one_line(&format!("{}: {e}", R::TABLE)));
+            }
+        }
+    }
+
+    fn flush_records(&mut self, tracker: &mut ConnTracker) {
+        let records = tracker.take_records();
+        if records.is_empty() {
+            return;
+        }
+        for (table, df) in crate::protocols::rows::to_frames(records) {
+            self.append(table, df);
+        }
+    }
+}
+
+struct Reader {
+    probes: Probes,
+    tracker: ConnTracker,
+    writer: Writer,
+    started: Instant,
+    errors: Vec<String>,
+}
+
+impl Reader {
+    fn drain(&mut self, ring: &mut RingBuf<MapData>, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(item) = ring.next() else { break };
+            self.tracker.handle_bytes(&item);
+            n += 1;
+        }
+        n
+    }
+
+    fn summary(&self) -> CaptureSummary {
+        let mut s = CaptureSummary::collect(
+            self.started.elapsed().as_millis().min(u64::MAX as u128) as u64,
+            &self.probes.kernel_stats(),
+            self.tracker.stats(),
+            self.tracker.counters(),
+            self.tracker.data_stats(),
+            self.writer.stats.clone(),
+        );
+        s.reader_errors = self.errors.clone();
+        s
+    }
+
+    fn write_stats(&mut self) {
+        let t = now_ns();
+        let snapshot = self.probes.kernel_conns();
+        self.tracker.apply_kernel_conns(&snapshot);
+        let rows = self.tracker.conn_stats_rows(t);
+        self.writer.append_rows(&rows);
+
+        let proc_root = self.tracker_proc_root();
+        let ticks = procfs::clock_ticks_per_sec();
+        let procs: Vec<ProcStatsRow> = self
+            .tracker
+            .traced_pids()
+            .into_iter()
+            .filter_map(|(pid, upid)| {
+                procfs::proc_stats(&proc_root, pid, ticks).map(|stats| ProcStatsRow {
+                    time_ns: t,
+                    upid,
+                    stats,
+                })
+            })
+            .collect();
+        self.writer.append_rows(&procs);
+
+        let exited = self.tracker.take_exited();
+        self.probes.forget_tgids(&exited);
+
+        let rows = self.summary().rows(t);
+        self.writer.append_rows(&rows);
+    }
+
+    fn tracker_proc_root(&self) -> std::path::PathBuf {
+        self.tracker.proc_root().to_path_buf()
+    }
+}
+
+async fn run(
+    mut ring: AsyncFd<RingBuf<MapData>>,
+    probes: Probes,
+    tracker: ConnTracker,
+    store: Arc<TableStore>,
+    config: TracerConfig,
+    mut stop: oneshot::Receiver<()>,
+) -> CaptureSummary {
+    let mut r = Reader {
+        probes,
+        tracker,
+        writer: Writer {
+            store,
+            stats: StoreStats::default(),
+        },
+        started: Instant::now(),
+        errors: Vec::new(),
+    };
+    let mut flush = tokio::time::interval(config.flush_interval.max(Duration::from_millis(1)));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stats = tokio::time::interval(config.stats_interval.max(Duration::from_millis(10)));
+    stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            guard = ring.readable_mut() => {
+                match guard {
+                    Ok(mut g) => {
+                        let n = r.drain(g.get_inner_mut(), DRAIN_BATCH);
+                        if n < DRAIN_BATCH {
+                            g.clear_ready();
+                        }
+                    }
+                    Err(e) => {
+                        r.errors.push(one_line(&format!("polling the ring buffer: {e}")));
+                        break;
+                    }
+                }
+            }
+            _ = flush.tick() => {
+                let Reader { tracker, writer, .. } = &mut r;
+                writer.flush_records(tracker);
+            }
+            _ = stats.tick() => r.write_stats(),
+        }
+    }
+    // Whatever the kernel wrote before stop.
+    while r.drain(ring.get_mut(), DRAIN_BATCH) > 0 {}
+    r.tracker.close_all();
+    {
+        let Reader {
+            tracker, writer, ..
+        } = &mut r;
+        writer.flush_records(tracker);
+    }
+    r.write_stats();
+    r.summary()
+}

@@ -1,0 +1,155 @@
+//! The command line: subcommands and their flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scry",
+    version,
+    about = "An eBPF X-ray for Linux services, queried with PxL"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a PxL script (a file, a folder, or a bundled name like px/http_data).
+    Run(RunArgs),
+    /// Parse and plan a script without reading data; prints the plans.
+    Compile(CompileArgs),
+    /// Bundled scripts.
+    Scripts {
+        #[command(subcommand)]
+        command: ScriptsCommand,
+    },
+    /// Print the reference of the px module.
+    Docs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScriptsCommand {
+    /// List bundled scripts with their one-line summary.
+    List,
+    /// Print a bundled script's source.
+    Show { name: String },
+}
+
+/// Where the tables come from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SourceArgs {
+    /// Load tables from DIR/<table>.parquet.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Attach the eBPF probes, capture for this long (e.g. 10s), then run.
+    #[arg(long, value_name = "DURATION")]
+    pub capture: Option<String>,
+    /// Memory for trace tables, e.g. 512MiB, 1GiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub memory_limit: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Script file, folder, or bundled name (px/<name>).
+    pub script: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Script arguments after `--`, as --name=value.
+    #[arg(last = true, value_name = "SCRIPT_ARGS")]
+    pub script_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    pub script: String,
+    /// Show the plans after Polars' optimizer.
+    #[arg(long)]
+    pub optimized: bool,
+    #[arg(last = true, value_name = "SCRIPT_ARGS")]
+    pub script_args: Vec<String>,
+}
+
+/// `--name=value` / `--name value` pairs from the words after `--`.
+pub fn parse_script_args(words: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let Some(flag) = w.strip_prefix("--") else {
+            anyhow::bail!("script arguments are written --name=value, got '{w}'");
+        };
+        match flag.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), v.to_string())),
+            None => {
+                let v = words
+                    .get(i + 1)
+                    .ok_or_else(|| anyhow::anyhow!("script argument --{flag} has no value"))?;
+                out.push((flag.to_string(), v.clone()));
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Sizes like `512MiB`, `1GiB`, `100MB`, `4096`.
+pub fn parse_size(text: &str) -> anyhow::Result<usize> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("'{text}' is not a size (write e.g. 512MiB or 1GiB)"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => anyhow::bail!("'{text}' has an unknown unit (use B, KiB, MiB, GiB, KB, MB, GB)"),
+    };
+    Ok((n * scale) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_args_both_forms() {
+        let words: Vec<String> = ["--start_time=-5m", "--svc", "a b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            parse_script_args(&words).unwrap(),
+            vec![
+                ("start_time".into(), "-5m".into()),
+                ("svc".into(), "a b".into())
+            ]
+        );
+        assert!(parse_script_args(&["x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("100MB").unwrap(), 100_000_000);
+        assert!(parse_size("lots").is_err());
+    }
+}
