@@ -1,5 +1,7 @@
-//! Embeds the bundled scripts (`scripts/px/<name>/…`) into the binary: the
-//! generated file lists (name, pxl, vis.json, manifest.yaml) for each.
+//! Embeds the bundled scripts into the binary: Pixie-style scripts
+//! (`scripts/px/<name>/…`, named `px/<name>`) and example checks
+//! (`scripts/checks/<name>/…`, named `checks/<name>`). The generated file
+//! lists (name, pxl, vis.json, manifest.yaml) for each.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -10,7 +12,7 @@ fn main() {
     let mut out =
         String::from("pub static BUNDLED: &[(&str, &str, Option<&str>, Option<&str>)] = &[\n");
     let mut entries = Vec::new();
-    for ns in ["px"] {
+    for ns in ["px", "checks"] {
         let dir = root.join(ns);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(read) = std::fs::read_dir(&dir) else {

@@ -22,6 +22,8 @@ pub struct ScriptBundle {
     pub name: String,
     pub pxl: String,
     pub vis: Option<VisSpec>,
+    /// The vis.json text as read, so a bundle can be sent to an agent as is.
+    pub vis_json: Option<String>,
     pub manifest: Manifest,
 }
 
@@ -61,6 +63,7 @@ impl ScriptBundle {
             name: name.to_string(),
             pxl: pxl.to_string(),
             vis,
+            vis_json: vis_json.map(str::to_string),
             manifest,
         })
     }

@@ -527,8 +527,13 @@ fn scheduled_runs() -> TableSchema {
             time_col(),
             col("name", Str, St::None, "The schedule's name"),
             col("duration", Int64, St::DurationNs, "How long the run took"),
-            col("rows", Int64, St::None, "Rows the run produced"),
-            col("status", Str, St::None, "ok or error"),
+            col("rows", Int64, St::None, "Rows the run produced (a check's violations)"),
+            col(
+                "status",
+                Str,
+                St::None,
+                "ok, failed (a check found rows), error (the script could not run) or overrun (took longer than its interval)",
+            ),
             col("error", Str, St::None, "The error message, \"\" when ok"),
         ],
     )

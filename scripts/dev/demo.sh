@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/dev/setup.sh
-cargo build --release -p scry
+# Build exactly what the tests build (same features, same profile): Polars,
+# the slowest part, is then built once for both README commands.
+cargo test --workspace --no-run
 port=16379
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
   --pidfile /tmp/scry-demo-redis.pid >/dev/null
@@ -18,5 +20,5 @@ trap 'kill "$(cat /tmp/scry-demo-redis.pid 2>/dev/null)" 2>/dev/null || true' EX
     redis-cli -p "$port" INCR demo:counter >/dev/null
   done
 ) &
-./target/release/scry run px/redis_data --capture 10s --format table -- --start_time=-1m
+./target/debug/scry run px/redis_data --capture 10s --format table -- --start_time=-1m
 wait

@@ -5,7 +5,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-PKGS=(clang-19 llvm-19 libbpf-dev bpftool redis-server redis-tools dnsmasq dnsutils nginx-light curl python3-pip tmux expect)
+PKGS=(clang-19 llvm-19 libbpf-dev bpftool redis-server redis-tools dnsmasq dnsutils nginx-light curl python3-pip tmux expect openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -18,6 +18,11 @@ fi
 for svc in redis-server dnsmasq nginx; do
   $SUDO systemctl stop "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
+# The Flight round-trip test drives a real pyarrow.flight client.
+if ! python3 -c "import pyarrow.flight" >/dev/null 2>&1; then
+  python3 -m pip install --quiet pyarrow 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pyarrow
+fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust (stable) first" >&2
   exit 1

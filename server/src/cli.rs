@@ -30,6 +30,15 @@ pub enum Command {
     },
     /// Print the reference of the px module.
     Docs,
+    /// Keep running: probes (or saved tables), the table store, an Arrow
+    /// Flight server and schedules.
+    Agent(AgentArgs),
+    /// Interactive PxL: locally, over saved tables, or against an agent.
+    Repl(ReplArgs),
+    /// Run PxL checks: a check passes when all its outputs are empty.
+    Check(CheckArgs),
+    /// List an agent's schedules with their last and next runs.
+    Schedules(SchedulesArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -54,12 +63,28 @@ pub struct SourceArgs {
     pub memory_limit: String,
 }
 
+/// Running against an agent instead of local tables.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RemoteArgs {
+    /// Run on the agent at ADDR (host:port, grpc://… or grpc+tls://…) over Arrow Flight.
+    #[arg(long, value_name = "ADDR")]
+    pub server: Option<String>,
+    /// Bearer token the agent requires (also read from SCRY_TOKEN).
+    #[arg(long, env = "SCRY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// CA certificate (PEM) to trust when the agent uses TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Script file, folder, or bundled name (px/<name>).
     pub script: String,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -76,6 +101,74 @@ pub struct CompileArgs {
     pub optimized: bool,
     #[arg(last = true, value_name = "SCRIPT_ARGS")]
     pub script_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Address of the Flight server. Non-loopback addresses need --token or TLS.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
+    pub listen: String,
+    /// Serve tables loaded from DIR/<table>.parquet instead of capturing.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Do not attach the eBPF probes (serve --data and schedules only).
+    #[arg(long)]
+    pub no_probes: bool,
+    /// Memory for trace tables, e.g. 512MiB, 1GiB.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub memory_limit: String,
+    /// Require `authorization: Bearer TOKEN` on every call (also read from SCRY_TOKEN).
+    #[arg(long, env = "SCRY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// TLS certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A TOML file of [[schedule]] entries to run on an interval.
+    #[arg(long, value_name = "FILE")]
+    pub schedule: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// History file (default: ~/.scry_history).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Check scripts: .pxl files, folders of them, or bundled names.
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Write a JUnit XML report here (one testcase per check).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// How failing rows are printed (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Failing rows shown per output.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_rows: usize,
+    /// Script arguments after `--`, as --name=value, given to every check.
+    #[arg(last = true, value_name = "SCRIPT_ARGS")]
+    pub script_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SchedulesArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// `--name=value` / `--name value` pairs from the words after `--`.

@@ -1,5 +1,5 @@
-//! Local execution: builds the table store (from `--data`, or a capture),
-//! compiles the script with its arguments, runs it and prints the outputs.
+//! Subcommand dispatch and local execution: builds the table store (from
+//! `--data`, or a capture), compiles scripts with their arguments, runs them.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -10,7 +10,8 @@ use scry_lang::bundle::ScriptBundle;
 use scry_lang::{CompileOptions, CompiledScript, TableSource};
 use scry_runtime::store::{StoreConfig, TableStore};
 
-use crate::cli::{self, Cli, Command, ScriptsCommand, SourceArgs};
+use crate::backend::{Backend, LocalBackend};
+use crate::cli::{self, Cli, Command, RemoteArgs, ScriptsCommand, SourceArgs};
 use crate::output::{self, Format};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -18,13 +19,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => {
             let bundle = crate::scripts::resolve(&args.script)?;
             let script_args = cli::parse_script_args(&args.script_args)?;
-            let store = build_store(&args.source)?;
-            let outputs = run_bundle(&bundle, &script_args, store.as_ref())?;
-            let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-                Format::Table
-            } else {
-                Format::Json
-            });
+            let backend = backend_for(&args.source, &args.remote)?;
+            let outputs = backend.run(&bundle, &script_args)?;
+            let format = args.format.unwrap_or_else(default_format);
             let stdout = std::io::stdout();
             let mut w = stdout.lock();
             output::write_outputs(&mut w, format, &outputs)?;
@@ -59,7 +56,35 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print!("{}", scry_stdlib::render_reference());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agent(args) => crate::agent::main(args),
+        Command::Repl(args) => crate::repl::main(args),
+        Command::Check(args) => crate::check::main(args),
+        Command::Schedules(args) => crate::schedule::list_main(args),
     }
+}
+
+/// Table on a terminal, NDJSON when piped.
+pub fn default_format() -> Format {
+    if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
+}
+
+/// The backend a command runs on: the agent at `--server`, else a local
+/// store filled from `--data` and/or `--capture`.
+pub fn backend_for(source: &SourceArgs, remote: &RemoteArgs) -> Result<Box<dyn Backend>> {
+    if let Some(addr) = &remote.server {
+        if source.data.is_some() || source.capture.is_some() {
+            anyhow::bail!(
+                "--server runs on the agent's tables; drop --data/--capture or drop --server"
+            );
+        }
+        let client = crate::flight::client::RemoteBackend::connect(addr, remote)?;
+        return Ok(Box::new(client));
+    }
+    Ok(Box::new(LocalBackend::new(build_store(source)?)))
 }
 
 /// A store for a local run: tables from `--data`, or from a capture.
@@ -135,4 +160,49 @@ fn capture(store: &Arc<TableStore>, duration: &str) -> Result<()> {
     })?;
     eprintln!("{summary}");
     Ok(())
+}
+
+/// A capture running in the background of an interactive session (`sudo
+/// scry repl`): tables grow while the person queries. Stops on drop.
+pub struct BackgroundCapture {
+    runtime: Option<tokio::runtime::Runtime>,
+    tracer: Option<scry_probes::tracer::Tracer>,
+}
+
+impl BackgroundCapture {
+    pub fn start(store: &Arc<TableStore>) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("starting the capture runtime")?;
+        let tracer = {
+            let _guard = runtime.enter();
+            scry_probes::tracer::Tracer::start(
+                scry_probes::tracer::TracerConfig::default(),
+                store.clone(),
+            )?
+        };
+        Ok(BackgroundCapture {
+            runtime: Some(runtime),
+            tracer: Some(tracer),
+        })
+    }
+
+    /// Detach the probes; returns what was seen and lost.
+    pub fn stop(mut self) -> Option<scry_probes::stats::CaptureSummary> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Option<scry_probes::stats::CaptureSummary> {
+        let runtime = self.runtime.take()?;
+        let tracer = self.tracer.take()?;
+        Some(runtime.block_on(tracer.stop()))
+    }
+}
+
+impl Drop for BackgroundCapture {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
 }
