@@ -4,6 +4,8 @@
 //! - [`lines`] + [`parser`] (with `grammar.pest`): text → [`ast::Module`].
 //! - [`diag`]: diagnostics with line:col, caret and hints.
 //! - [`catalog`]: what the compiler knows about tables.
+//! - [`repl_input`]: whether a REPL input is complete, decided by the same
+//!   line splitter and parser the compiler uses.
 pub mod ast;
 pub mod bundle;
 pub mod catalog;
@@ -11,6 +13,7 @@ pub mod compile;
 pub mod diag;
 pub mod lines;
 pub mod parser;
+pub mod repl_input;
 pub mod value;
 pub mod vis;
 

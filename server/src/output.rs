@@ -93,7 +93,11 @@ pub fn write_table(w: &mut dyn Write, name: &str, df: &DataFrame) -> Result<()> 
     let rows = df.height();
     writeln!(w, "{name} ({rows} row{})", if rows == 1 { "" } else { "s" })?;
     if rows > 0 || df.width() > 0 {
-        writeln!(w, "{table}")?;
+        // Cells are padded to the column width; trailing padding on the last
+        // column would wrap every line on a narrower terminal.
+        for line in table.to_string().lines() {
+            writeln!(w, "{}", line.trim_end())?;
+        }
     }
     Ok(())
 }
