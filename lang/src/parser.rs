@@ -215,7 +215,7 @@ fn syntax_error(text: &str, offset: usize, err: pest::error::Error<Rule>) -> Dia
             "f-strings are not supported in PxL".to_string(),
             Some("concatenate with + and px.itoa(...) instead"),
         )
-    } else if rest.starts_with('[') && text[..at].trim_end().ends_with(|c: char| c == '[') {
+    } else if rest.starts_with('[') && text[..at].trim_end().ends_with('[') {
         ("unexpected '['".to_string(), None)
     } else if (rest.starts_with("for ") || rest.starts_with("if ")) && text[..at].contains('[') {
         (

@@ -118,7 +118,7 @@ fn polars_array_to_arrow(
     // SAFETY: `#[repr(C)]` mirrors of `struct ArrowArray`; see export_polars_field.
     let c_array =
         unsafe { std::mem::transmute::<polars_arrow::ffi::ArrowArray, FFI_ArrowArray>(c_array) };
-    let c_schema = FFI_ArrowSchema::try_from(field.as_ref())?;
+    let c_schema = FFI_ArrowSchema::try_from(field)?;
     // SAFETY: the array was just exported by polars-arrow with this type.
     let data = unsafe { arrow_array::ffi::from_ffi(c_array, &c_schema) }?;
     Ok(make_array(data))

@@ -31,7 +31,7 @@ fn string_functions_work_on_columns_with_byte_positions() {
     let df = strings(&["checkout", "", "héllo"]);
     let sc = column("s", PxType::String);
     assert_eq!(
-        over(&df, &lower_ok("length", &[sc.clone()])),
+        over(&df, &lower_ok("length", std::slice::from_ref(&sc))),
         ["8", "0", "6"]
     );
     assert_eq!(
@@ -51,7 +51,7 @@ fn string_functions_work_on_columns_with_byte_positions() {
         ["true", "true", "true"]
     );
     assert_eq!(
-        over(&df, &lower_ok("toupper", &[sc.clone()])),
+        over(&df, &lower_ok("toupper", std::slice::from_ref(&sc))),
         ["\"CHECKOUT\"", "\"\"", "\"HéLLO\""]
     );
 }
@@ -247,7 +247,7 @@ fn upids_split() {
     let df = strings(&["3:1234:5678", "garbage", ""]);
     let upid = column("s", PxType::Uint128);
     assert_eq!(
-        over(&df, &lower_ok("upid_to_pid", &[upid.clone()])),
+        over(&df, &lower_ok("upid_to_pid", std::slice::from_ref(&upid))),
         ["1234", "0", "0"]
     );
     assert_eq!(
@@ -298,7 +298,7 @@ fn metadata_lookups_go_through_the_provider_once_per_key() {
     };
     let df = strings(&["1:2:3", "1:2:3", "4:5:6", "1:2:3"]);
     let upid = column("s", PxType::Uint128);
-    let cmd = lower("upid_to_cmdline", &[upid.clone()], &env).unwrap();
+    let cmd = lower("upid_to_cmdline", std::slice::from_ref(&upid), &env).unwrap();
     assert_eq!(
         over(&df, &cmd),
         [
