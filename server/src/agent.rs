@@ -30,6 +30,7 @@ pub fn main(args: AgentArgs) -> Result<ExitCode> {
         tls_key: args.tls_key.clone(),
     };
     options.check_exposure(&addr)?;
+    let tracer_config = args.probes.tracer_config()?;
     let store = Arc::new(TableStore::new(StoreConfig {
         memory_limit_bytes: cli::parse_size(&args.memory_limit)?,
         ..StoreConfig::default()
@@ -57,7 +58,7 @@ pub fn main(args: AgentArgs) -> Result<ExitCode> {
             "grpc"
         };
         let tracer = if args.data.is_none() && !args.no_probes {
-            match scry_probes::Tracer::start(scry_probes::TracerConfig::default(), store.clone()) {
+            match scry_probes::Tracer::start(tracer_config, store.clone()) {
                 Ok(t) => {
                     eprintln!("scry agent: probes attached");
                     Some(t)

@@ -61,6 +61,63 @@ pub struct SourceArgs {
     /// Memory for trace tables, e.g. 512MiB, 1GiB.
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub memory_limit: String,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+}
+
+/// Bounds of the eBPF capture (each has a counter in scry_probe_stats for
+/// what it cut or dropped).
+#[derive(Args, Debug, Clone)]
+pub struct ProbeArgs {
+    /// Payload bytes copied per syscall (at most 16KiB); longer payloads are
+    /// cut and counted.
+    #[arg(long, value_name = "SIZE", default_value = "4KiB")]
+    pub payload_bytes: String,
+    /// Kernel → userspace ring buffer; events that do not fit are dropped
+    /// and counted.
+    #[arg(long, value_name = "SIZE", default_value = "8MiB")]
+    pub ring_buffer: String,
+    /// Connections tracked at once; the least recently active is evicted.
+    #[arg(long, value_name = "N", default_value_t = 16384)]
+    pub max_connections: usize,
+}
+
+impl Default for ProbeArgs {
+    fn default() -> Self {
+        ProbeArgs {
+            payload_bytes: "4KiB".into(),
+            ring_buffer: "8MiB".into(),
+            max_connections: 16384,
+        }
+    }
+}
+
+impl ProbeArgs {
+    /// The tracer configuration these flags describe.
+    pub fn tracer_config(&self) -> anyhow::Result<scry_probes::TracerConfig> {
+        let mut config = scry_probes::TracerConfig::default();
+        let payload = parse_size(&self.payload_bytes)?;
+        if payload == 0 || payload > 16 * 1024 {
+            anyhow::bail!(
+                "--payload-bytes {}: choose between 1B and 16KiB",
+                self.payload_bytes
+            );
+        }
+        config.data_cap = payload as u32;
+        let ring = parse_size(&self.ring_buffer)?;
+        if !(4096..=1 << 30).contains(&ring) {
+            anyhow::bail!(
+                "--ring-buffer {}: choose between 4KiB and 1GiB",
+                self.ring_buffer
+            );
+        }
+        config.ring_bytes = ring as u32;
+        if self.max_connections == 0 {
+            anyhow::bail!("--max-connections must be at least 1");
+        }
+        config.tracker.max_connections = self.max_connections;
+        Ok(config)
+    }
 }
 
 /// Running against an agent instead of local tables.
@@ -129,6 +186,8 @@ pub struct AgentArgs {
     /// A TOML file of [[schedule]] entries to run on an interval.
     #[arg(long, value_name = "FILE")]
     pub schedule: Option<PathBuf>,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -236,6 +295,22 @@ mod tests {
             ]
         );
         assert!(parse_script_args(&["x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn probe_bounds_are_checked() {
+        let config = ProbeArgs::default().tracer_config().unwrap();
+        assert_eq!(config.data_cap, 4096);
+        assert_eq!(config.ring_bytes, 8 << 20);
+        let too_big = ProbeArgs {
+            payload_bytes: "32KiB".into(),
+            ..ProbeArgs::default()
+        };
+        assert!(too_big
+            .tracer_config()
+            .unwrap_err()
+            .to_string()
+            .contains("--payload-bytes"));
     }
 
     #[test]

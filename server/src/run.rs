@@ -99,7 +99,7 @@ pub fn build_store(source: &SourceArgs) -> Result<Arc<TableStore>> {
             .with_context(|| format!("loading tables from {}", dir.display()))?;
     }
     if let Some(duration) = &source.capture {
-        capture(&store, duration)?;
+        capture(&store, duration, source.probes.tracer_config()?)?;
     }
     Ok(store)
 }
@@ -135,7 +135,11 @@ pub fn run_bundle(
 
 /// Attach the probes, capture into `store` for `duration` (or until Ctrl-C),
 /// then detach and print what was seen and what was lost on stderr.
-fn capture(store: &Arc<TableStore>, duration: &str) -> Result<()> {
+fn capture(
+    store: &Arc<TableStore>,
+    duration: &str,
+    config: scry_probes::TracerConfig,
+) -> Result<()> {
     let ns = scry_lang::time::parse_duration(duration)
         .filter(|ns| *ns > 0)
         .ok_or_else(|| {
@@ -147,10 +151,7 @@ fn capture(store: &Arc<TableStore>, duration: &str) -> Result<()> {
         .build()
         .context("starting the capture runtime")?;
     let summary = runtime.block_on(async {
-        let tracer = scry_probes::tracer::Tracer::start(
-            scry_probes::tracer::TracerConfig::default(),
-            store.clone(),
-        )?;
+        let tracer = scry_probes::tracer::Tracer::start(config, store.clone())?;
         eprintln!("scry: capturing for {duration} (Ctrl-C stops early)");
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_nanos(ns as u64)) => {}
@@ -170,7 +171,7 @@ pub struct BackgroundCapture {
 }
 
 impl BackgroundCapture {
-    pub fn start(store: &Arc<TableStore>) -> Result<Self> {
+    pub fn start(store: &Arc<TableStore>, config: scry_probes::TracerConfig) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -178,10 +179,7 @@ impl BackgroundCapture {
             .context("starting the capture runtime")?;
         let tracer = {
             let _guard = runtime.enter();
-            scry_probes::tracer::Tracer::start(
-                scry_probes::tracer::TracerConfig::default(),
-                store.clone(),
-            )?
+            scry_probes::tracer::Tracer::start(config, store.clone())?
         };
         Ok(BackgroundCapture {
             runtime: Some(runtime),

@@ -126,7 +126,7 @@ fn open_backend(args: &ReplArgs) -> Result<(Arc<dyn Backend>, Option<BackgroundC
         return Ok((backend, None));
     }
     let store = crate::run::build_store(&args.source)?;
-    let capture = match BackgroundCapture::start(&store) {
+    let capture = match BackgroundCapture::start(&store, args.source.probes.tracer_config()?) {
         Ok(capture) => {
             eprintln!("scry: capturing in the background; tables grow while you query");
             Some(capture)
