@@ -1,7 +1,8 @@
 //! PxL through scry against the same queries hand-written with the Polars
 //! lazy API, over a 10-million-row in-memory `http_events`, in one run.
 //!
-//! `cargo bench -p scry --bench engine` (SCRY_BENCH_ROWS to change the size).
+//! `cargo bench --workspace --profile dev --bench engine` (SCRY_BENCH_ROWS to
+//! change the size).
 //! Runs alternate scry / hand-written; each figure is the median of the
 //! runs; ratios are scry ÷ hand-written. Script compile time is the mean
 //! over many compilations.
@@ -13,6 +14,9 @@ use scry_lang::{compile, CompileOptions, TableSource, TimeRange};
 use scry_runtime::store::{StoreConfig, TableStore};
 
 const RUNS: usize = 5;
+
+/// The same query written directly with the Polars lazy API.
+type HandWritten = fn(LazyFrame) -> LazyFrame;
 const BATCH_ROWS: usize = 100_000;
 
 fn main() {
@@ -28,7 +32,7 @@ fn main() {
     fill(&store, rows);
     println!("loaded {rows} rows of http_events in {:.1?}", t.elapsed());
 
-    let queries: Vec<(&str, &str, fn(LazyFrame) -> LazyFrame)> = vec![
+    let queries: Vec<(&str, &str, HandWritten)> = vec![
         ("filter+projection", FILTER, hand_filter),
         ("groupby count/mean/quantiles", GROUPBY, hand_groupby),
         ("inner merge of two aggregations", MERGE, hand_merge),

@@ -7,6 +7,7 @@ mod json;
 mod math;
 mod process;
 mod protocols;
+mod quantiles;
 mod strings;
 mod tables;
 mod time;
