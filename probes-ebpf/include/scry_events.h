@@ -22,6 +22,8 @@
 #define SCRY_INFER_BYTES 16
 /* Data events of an unknown-protocol connection tried for inference. */
 #define SCRY_INFER_ATTEMPTS 4
+/* Bytes of a TCP connection kept aside for inference (DNS length prefix). */
+#define SCRY_TCP_PREFIX_MAX 2
 
 enum scry_event_kind {
 	SCRY_EV_OPEN = 1,
@@ -89,12 +91,17 @@ enum scry_stat {
 	SCRY_STAT_TRUNCATED = 2,
 	/* data syscalls on sockets with no inferred protocol (not copied). */
 	SCRY_STAT_UNKNOWN_SKIPPED = 3,
-	/* syscall exits without a stashed enter (args map full/evicted). */
+	/* syscalls whose arguments could not be stashed at enter (no task
+	 * storage) or whose exit found another syscall's arguments. */
 	SCRY_STAT_MISSING_ENTER = 4,
 	/* bpf_probe_read_user of a payload failed. */
 	SCRY_STAT_READ_FAILURES = 5,
 	/* mmsg messages or iovecs beyond the in-kernel loop bounds. */
 	SCRY_STAT_LOOP_BOUND_HIT = 6,
+	/* events written with BPF_RB_FORCE_WAKEUP because they took the
+	 * unread bytes past scry_wakeup_bytes (every other event wakes nobody:
+	 * the reader drains on a timer). Not a loss; the reader fell behind. */
+	SCRY_STAT_FORCED_WAKEUPS = 7,
 	SCRY_STAT_MAX = 8,
 };
 
@@ -174,11 +181,18 @@ struct scry_conn {
 	__u64 bytes_recv;
 	struct scry_addr remote;
 	struct scry_addr local;
-	__u32 infer_attempts;
+	__u8 infer_attempts; /* data events tried, at most SCRY_INFER_ATTEMPTS */
+	/* Bytes (at most SCRY_TCP_PREFIX_MAX) that a TCP process moved in
+	 * syscalls of their own before any protocol was recognised: possibly a
+	 * DNS length prefix read or written apart from its message (dnsmasq
+	 * reads it 1 byte at a time). Tried with the next chunk of the same
+	 * direction, and sent to userspace in front of it if that makes DNS. */
+	__u8 prefix_len;
+	__u8 prefix[2];
 	__u8 protocol;
 	__u8 role;
 	__u8 transport;
-	__u8 _pad;
+	__u8 prefix_dir; /* enum scry_direction of prefix[] */
 };
 
 #endif /* SCRY_EVENTS_H */

@@ -3,7 +3,8 @@
  * scry's kernel side: syscall tracepoints that see what processes say over
  * their IPv4/IPv6 sockets.
  *
- * - enter tracepoints stash the arguments per thread (scry_args, LRU);
+ * - enter tracepoints stash the arguments per thread (scry_args, task
+ *   local storage);
  * - exit tracepoints read the return value and emit events through the
  *   scry_events ring buffer: connection open (connect/accept/first seen),
  *   data (payload up to scry_data_cap bytes), close, process exit;
@@ -11,6 +12,8 @@
  *   never-reused generation, addresses, byte counters and the protocol
  *   inferred in-kernel from the first bytes. Payload of connections whose
  *   protocol is unknown is never copied: only their counters move;
+ * - events do not wake the reader, which drains the ring on a short
+ *   timer, unless the unread bytes pass a threshold (see emit());
  * - every loss is counted in the per-CPU scry_stats array.
  *
  * Built by probes/build.rs with clang -target bpf; CO-RE.
@@ -39,6 +42,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 /* Set by the loader before load (EbpfLoader::override_global). */
 const volatile __u32 scry_self_tgid = 0;
 const volatile __u32 scry_data_cap = 4096;
+/* Unread ring-buffer bytes from which events wake the reader (see emit());
+ * the loader sets it to a fraction of the ring. */
+const volatile __u64 scry_wakeup_bytes = 1 << 20;
 
 /* Source of connection generations; bumped on every open. */
 __u64 scry_generation = 0;
@@ -82,7 +88,8 @@ struct scry_sys_exit_ctx {
 	__s64 ret;
 };
 
-/* Arguments stashed at syscall enter, keyed by pid_tgid. */
+/* Arguments stashed at syscall enter, in the thread's task storage;
+ * syscall 0: nothing stashed (taken by the exit). */
 struct scry_args {
 	__u64 buf;   /* buffer, iovec array, msghdr or mmsghdr array */
 	__u64 addr;  /* sockaddr (connect, sendto, recvfrom) */
@@ -118,10 +125,17 @@ struct {
 	__uint(max_entries, 8 << 20);
 } scry_events SEC(".maps");
 
+/* Task local storage rather than a hash keyed by pid_tgid: the value hangs
+ * off the task itself (found through a per-map cache slot, no hashing, no
+ * bucket lock, no LRU lists), is created on a thread's first traced
+ * syscall, is reused for every later one (the exit only marks it taken)
+ * and is freed with the thread. The LRU hash it replaces cost an update at
+ * every enter and a delete at every exit: in a perf profile of the redis
+ * benchmark, about a quarter of the programs' run time. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct scry_args);
 } scry_args SEC(".maps");
 
@@ -156,13 +170,33 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 		*v += n;
 }
 
+/* Writes one event to the ring buffer.
+ *
+ * With flags 0 the kernel wakes the reader whenever it had caught up, which
+ * at moderate rates is once per event: an irq_work, a context switch into
+ * the reader and an epoll round trip per traced syscall, on a machine whose
+ * CPUs are busy running the traced program. So events are written with
+ * BPF_RB_NO_WAKEUP and the reader drains the ring on a short timer
+ * (probes/src/tracer.rs, `poll_interval`); only the event that takes the
+ * unread bytes past scry_wakeup_bytes (a fraction of the ring) wakes the
+ * reader at once, so that a burst between two ticks cannot fill the ring.
+ * Only that one: forcing a wake-up for every event while the reader is
+ * behind would add an irq_work per event exactly when the reader, already
+ * runnable, needs the CPU most. The query is a plain read of the producer
+ * and consumer positions. */
 static __always_inline int emit(void *ev, __u64 size)
 {
-	if (bpf_ringbuf_output(&scry_events, ev, size, 0) != 0) {
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&scry_events, BPF_RB_AVAIL_DATA);
+	if (avail < scry_wakeup_bytes && avail + size >= scry_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&scry_events, ev, size, flags) != 0) {
 		stat_add(SCRY_STAT_RINGBUF_DROPS, 1);
 		return -1;
 	}
 	stat_add(SCRY_STAT_EVENTS, 1);
+	if (flags == BPF_RB_FORCE_WAKEUP)
+		stat_add(SCRY_STAT_FORCED_WAKEUPS, 1);
 	return 0;
 }
 
@@ -175,8 +209,10 @@ static __always_inline void fill_header(struct scry_event_header *h, __u32 kind,
 	h->fd = fd;
 	h->generation = generation;
 	h->timestamp_ns = bpf_ktime_get_ns();
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	h->proc_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	/* A BTF task pointer: plain (fault-checked) loads, relocated with
+	 * CO-RE, instead of two bpf_probe_read_kernel calls. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	h->proc_start_ns = task->group_leader->start_boottime;
 }
 
 /* The struct socket behind fd in the current task, or NULL when fd is not a
@@ -385,6 +421,30 @@ static __always_inline __u8 infer_dns(const __u8 *b, __u32 n, __u64 total, int *
 	return SCRY_PROTO_DNS;
 }
 
+/* DNS over TCP (RFC 1035 4.2.2): a 2-byte big-endian length, then the
+ * message. b holds the first n bytes of a chunk of total bytes, length
+ * prefix included. The length must cover at least a header and fit in the
+ * chunk (queries, the first message of a connection, are small and written
+ * whole; a chunk may hold more than one message), and the header must pass
+ * the same checks as a UDP datagram's (opcode QUERY, one question, ...). */
+static __always_inline __u8 infer_dns_tcp(const __u8 *b, __u32 n, __u64 total, int *is_request)
+{
+	if (n < 2 + 12)
+		return SCRY_PROTO_UNKNOWN;
+	__u32 len = ((__u32)b[0] << 8) | b[1];
+	if (len < 12 || (__u64)len + 2 > total)
+		return SCRY_PROTO_UNKNOWN;
+	return infer_dns(b + 2, n - 2, len, is_request);
+}
+
+/* The role of the process, from whether it sent or received a request. */
+static __always_inline __u8 role_of(int is_request, __u8 direction)
+{
+	int egress = direction == SCRY_DIR_EGRESS;
+	/* request sent or response received: client */
+	return (is_request == egress) ? SCRY_ROLE_CLIENT : SCRY_ROLE_SERVER;
+}
+
 static __always_inline __u8 infer(const __u8 *b, __u32 n, __u64 total, __u8 transport,
 				  __u8 direction, __u8 *role)
 {
@@ -396,13 +456,61 @@ static __always_inline __u8 infer(const __u8 *b, __u32 n, __u64 total, __u8 tran
 		p = infer_http(b, n, &is_request);
 		if (p == SCRY_PROTO_UNKNOWN)
 			p = infer_redis(b, n, &is_request);
+		if (p == SCRY_PROTO_UNKNOWN)
+			p = infer_dns_tcp(b, n, total, &is_request);
 	}
-	if (p != SCRY_PROTO_UNKNOWN) {
-		int egress = direction == SCRY_DIR_EGRESS;
-		/* request sent or response received: client */
-		*role = (is_request == egress) ? SCRY_ROLE_CLIENT : SCRY_ROLE_SERVER;
-	}
+	if (p != SCRY_PROTO_UNKNOWN)
+		*role = role_of(is_request, direction);
 	return p;
+}
+
+/* A TCP chunk that no protocol claims on its own: maybe the message after a
+ * DNS length prefix that moved in syscalls of its own (dnsmasq reads the 2
+ * bytes one at a time, then the message). Tries the bytes kept aside on the
+ * connection (c->prefix, same direction) in front of this chunk; on success
+ * returns DNS with *prepend = how many kept bytes (in pre[]) go in front of
+ * the payload sent to userspace, whose TCP framing needs the prefix.
+ * Otherwise keeps this chunk aside if it is short enough to be (part of) a
+ * prefix. head/n: the chunk's first bytes, as read by read_head(). */
+static __always_inline __u8 infer_tcp_prefixed(struct scry_conn *c, const struct scry_msg *m,
+					       const __u8 *head, __u32 n, __u8 *role,
+					       __u32 *prepend, __u8 *pre)
+{
+	__u32 plen = c->prefix_len;
+	int same_dir = c->prefix_dir == m->direction;
+	if (plen > 0 && plen <= SCRY_TCP_PREFIX_MAX && same_dir) {
+		/* Constant offsets only: plen is 1 or 2. */
+		__u8 cat[SCRY_TCP_PREFIX_MAX + SCRY_INFER_BYTES] = {};
+		cat[0] = c->prefix[0];
+		if (plen == 2) {
+			cat[1] = c->prefix[1];
+			__builtin_memcpy(cat + 2, head, SCRY_INFER_BYTES);
+		} else {
+			__builtin_memcpy(cat + 1, head, SCRY_INFER_BYTES);
+		}
+		int is_request = 0;
+		if (infer_dns_tcp(cat, n + plen, m->total + plen, &is_request) != SCRY_PROTO_UNKNOWN) {
+			pre[0] = c->prefix[0];
+			pre[1] = c->prefix[1];
+			*prepend = plen;
+			c->prefix_len = 0;
+			*role = role_of(is_request, m->direction);
+			return SCRY_PROTO_DNS;
+		}
+	}
+	if (m->total > SCRY_TCP_PREFIX_MAX || n != m->total) {
+		c->prefix_len = 0;
+	} else if (plen > 0 && same_dir && plen + n <= SCRY_TCP_PREFIX_MAX) {
+		/* plen == 1, n == 1: the second byte of a prefix read bytewise */
+		c->prefix[1] = head[0];
+		c->prefix_len = 2;
+	} else {
+		c->prefix[0] = head[0];
+		c->prefix[1] = head[1];
+		c->prefix_len = n;
+		c->prefix_dir = m->direction;
+	}
+	return SCRY_PROTO_UNKNOWN;
 }
 
 /* ------------------------------------------------------------------ */
@@ -426,8 +534,54 @@ static __always_inline struct scry_conn *conn_get(__u64 pid_tgid, __s32 fd)
 	return bpf_map_lookup_elem(&scry_conns, &key);
 }
 
-static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
+/* Reads the first bytes of a message (at most SCRY_INFER_BYTES) into head
+ * and returns how many, or -1 if user memory could not be read. An iovec
+ * message is read across its first two iovecs when the first is short:
+ * dig sends DNS over TCP as writev([2-byte length, message]). head must
+ * have 2 * SCRY_INFER_BYTES bytes: the verifier cannot relate the offset of
+ * the second read (n0 < SCRY_INFER_BYTES) to its length
+ * (<= SCRY_INFER_BYTES - n0), so it checks head + 15 + 16 bytes. */
+static __always_inline int read_head(const struct scry_msg *m, __u8 *head)
 {
+	__u64 total = m->total;
+	if (m->buf) {
+		__u32 n = total > SCRY_INFER_BYTES ? SCRY_INFER_BYTES : (__u32)total;
+		if (bpf_probe_read_user(head, n & (2 * SCRY_INFER_BYTES - 1), (void *)m->buf) != 0)
+			return -1;
+		return n;
+	}
+	struct scry_iovec iov = {};
+	if (m->iovcnt == 0 || bpf_probe_read_user(&iov, sizeof(iov), (void *)m->iov) != 0)
+		return -1;
+	__u64 len = iov.len < total ? iov.len : total;
+	__u32 n0 = len > SCRY_INFER_BYTES ? SCRY_INFER_BYTES : (__u32)len;
+	if (bpf_probe_read_user(head, n0 & (2 * SCRY_INFER_BYTES - 1), (void *)iov.base) != 0)
+		return -1;
+	if (n0 >= SCRY_INFER_BYTES || m->iovcnt < 2 || total <= n0)
+		return n0;
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(m->iov + sizeof(iov))) != 0)
+		return n0;
+	len = iov.len < total - n0 ? iov.len : total - n0;
+	__u32 n1 = len > SCRY_INFER_BYTES - n0 ? SCRY_INFER_BYTES - n0 : (__u32)len;
+	n1 &= 2 * SCRY_INFER_BYTES - 1;
+	if (n1 > SCRY_INFER_BYTES)
+		n1 = SCRY_INFER_BYTES;
+	if (bpf_probe_read_user(head + (n0 & (SCRY_INFER_BYTES - 1)), n1, (void *)iov.base) != 0)
+		return n0;
+	return n0 + n1;
+}
+
+/* One message of a data syscall: counters, inference, data event.
+ *
+ * A global (not static) function: the verifier checks it once, on its own,
+ * with m any valid pointer to a struct scry_msg (hence the NULL check),
+ * instead of once per call site and caller state. sendmmsg/recvmmsg call it
+ * in a loop of SCRY_MAX_MMSG; inlined or static, every iteration would be
+ * verified again and the program passes the 1M-instruction limit. */
+__noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
+{
+	if (!m)
+		return 0;
 	struct scry_conn *c = conn_get(pid_tgid, m->fd);
 	if (!c)
 		return 0;
@@ -436,32 +590,24 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 	else
 		__sync_fetch_and_add(&c->bytes_recv, m->total);
 
-	/* Where the first bytes are. */
-	__u64 first = m->buf;
-	__u64 first_len = m->total;
-	if (!first) {
-		struct scry_iovec iov0 = {};
-		if (m->iovcnt == 0 ||
-		    bpf_probe_read_user(&iov0, sizeof(iov0), (void *)m->iov) != 0)
-			return 0;
-		first = iov0.base;
-		if (iov0.len < first_len)
-			first_len = iov0.len;
-	}
-
+	/* Bytes kept aside by inference that go in front of the payload. */
+	__u32 prepend = 0;
+	__u8 pre[SCRY_TCP_PREFIX_MAX] = {};
 	if (c->protocol == SCRY_PROTO_UNKNOWN) {
 		if (c->infer_attempts >= SCRY_INFER_ATTEMPTS) {
 			stat_add(SCRY_STAT_UNKNOWN_SKIPPED, 1);
 			return 0;
 		}
-		__u8 head[SCRY_INFER_BYTES] = {};
-		__u32 n = first_len > SCRY_INFER_BYTES ? SCRY_INFER_BYTES : (__u32)first_len;
-		if (bpf_probe_read_user(head, n & (2 * SCRY_INFER_BYTES - 1), (void *)first) != 0) {
+		__u8 head[2 * SCRY_INFER_BYTES] = {};
+		int n = read_head(m, head);
+		if (n < 0) {
 			stat_add(SCRY_STAT_READ_FAILURES, 1);
 			return 0;
 		}
 		__u8 role = SCRY_ROLE_UNKNOWN;
 		__u8 p = infer(head, n, m->total, c->transport, m->direction, &role);
+		if (p == SCRY_PROTO_UNKNOWN && c->transport == SCRY_TRANSPORT_TCP)
+			p = infer_tcp_prefixed(c, m, head, n, &role, &prepend, pre);
 		if (p == SCRY_PROTO_UNKNOWN) {
 			c->infer_attempts += 1;
 			stat_add(SCRY_STAT_UNKNOWN_SKIPPED, 1);
@@ -471,6 +617,8 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 		if (c->role == SCRY_ROLE_UNKNOWN)
 			c->role = role;
 	}
+	/* What this event stands for: the message, plus kept-aside bytes. */
+	__u64 total = m->total + prepend;
 
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct scry_scratch *s = bpf_map_lookup_elem(&scry_scratch_map, &cpu);
@@ -481,7 +629,7 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 	struct scry_data_event *ev = &s->ev;
 	fill_header(&ev->hdr, SCRY_EV_DATA, pid_tgid, m->fd, c->generation);
 	ev->remote = m->peer;
-	ev->original_len = m->total;
+	ev->original_len = total;
 	ev->direction = m->direction;
 	ev->protocol = c->protocol;
 	ev->role = c->role;
@@ -491,14 +639,19 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 	__u32 cap = scry_data_cap;
 	if (cap > SCRY_MAX_DATA)
 		cap = SCRY_MAX_DATA;
-	__u64 want = m->total < cap ? m->total : cap;
-	__u32 off = 0;
+	__u64 want = total < cap ? total : cap;
+	__u32 off = prepend < want ? prepend : (__u32)want;
+	if (off > 0)
+		ev->data[0] = pre[0];
+	if (off > 1)
+		ev->data[1] = pre[1];
 	if (m->buf) {
-		__u32 n = want & (2 * SCRY_MAX_DATA - 1);
+		__u32 n = (want - off) & (2 * SCRY_MAX_DATA - 1);
 		if (n > SCRY_MAX_DATA)
 			n = SCRY_MAX_DATA;
-		if (bpf_probe_read_user(ev->data, n, (void *)m->buf) == 0)
-			off = n;
+		if (bpf_probe_read_user(ev->data + (off & (SCRY_MAX_DATA - 1)), n,
+					(void *)m->buf) == 0)
+			off += n;
 		else
 			stat_add(SCRY_STAT_READ_FAILURES, 1);
 	} else {
@@ -528,7 +681,7 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 	if (off > SCRY_MAX_DATA)
 		off = SCRY_MAX_DATA;
 	ev->data_len = off;
-	if (m->total > off)
+	if (total > off)
 		stat_add(SCRY_STAT_TRUNCATED, 1);
 	emit(ev, offsetof(struct scry_data_event, data) + off);
 	return 0;
@@ -537,30 +690,32 @@ static __noinline int handle_msg(struct scry_msg *m, __u64 pid_tgid)
 /* ------------------------------------------------------------------ */
 /* Enter: stash arguments of syscalls on sockets.                      */
 
-static __always_inline int traced_fd(__u64 pid_tgid, __s32 fd)
-{
-	struct scry_conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
-	if (bpf_map_lookup_elem(&scry_conns, &key))
-		return 1;
-	return fd_socket(fd) != NULL;
-}
-
+/* The enter side does not look at the fd: whether it is a traced socket
+ * is decided once, at exit, by conn_get() (a scry_conns lookup, then the fd
+ * table for sockets not seen yet), and only for syscalls that moved bytes.
+ * Checking here too cost a second hash lookup per syscall on the hot path
+ * and saved nothing: writing the thread's stash slot is cheaper than the
+ * lookup, and for a non-socket fd the exit then does what the enter did. */
 static __always_inline int stash(struct scry_sys_enter_ctx *ctx, __u8 syscall, __u64 buf,
-				 __u64 addr, __u64 count, int check_fd)
+				 __u64 addr, __u64 count)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if ((pid_tgid >> 32) == scry_self_tgid)
 		return 0;
 	__s32 fd = (__s32)ctx->args[0];
-	if (check_fd && !traced_fd(pid_tgid, fd))
+	struct scry_args *a = bpf_task_storage_get(&scry_args, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		/* No memory for a new thread's slot, or the storage is busy
+		 * on this CPU (a BPF program we interrupted holds it). */
+		stat_add(SCRY_STAT_MISSING_ENTER, 1);
 		return 0;
-	struct scry_args a = {};
-	a.buf = buf;
-	a.addr = addr;
-	a.count = count;
-	a.fd = fd;
-	a.syscall = syscall;
-	bpf_map_update_elem(&scry_args, &pid_tgid, &a, BPF_ANY);
+	}
+	a->buf = buf;
+	a->addr = addr;
+	a->count = count;
+	a->fd = fd;
+	a->syscall = syscall;
 	return 0;
 }
 
@@ -570,11 +725,11 @@ static __always_inline int unstash(__u8 syscall, struct scry_args *out, __u64 *p
 	*pid_tgid = bpf_get_current_pid_tgid();
 	if ((*pid_tgid >> 32) == scry_self_tgid)
 		return 0;
-	struct scry_args *a = bpf_map_lookup_elem(&scry_args, pid_tgid);
-	if (!a)
+	struct scry_args *a = bpf_task_storage_get(&scry_args, bpf_get_current_task_btf(), 0, 0);
+	if (!a || a->syscall == 0)
 		return 0;
 	*out = *a;
-	bpf_map_delete_elem(&scry_args, pid_tgid);
+	a->syscall = 0;
 	if (out->syscall != syscall) {
 		stat_add(SCRY_STAT_MISSING_ENTER, 1);
 		return 0;
@@ -582,39 +737,39 @@ static __always_inline int unstash(__u8 syscall, struct scry_args *out, __u64 *p
 	return 1;
 }
 
-#define ENTER(name, sys, buf, addr, count, check)                                  \
+#define ENTER(name, sys, buf, addr, count)                                         \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                 \
 	int scry_enter_##name(struct scry_sys_enter_ctx *ctx)                       \
 	{                                                                           \
-		return stash(ctx, sys, buf, addr, count, check);                    \
+		return stash(ctx, sys, buf, addr, count);                           \
 	}
 
 /* read(fd, buf, count) */
-ENTER(read, SCRY_SYS_READ, ctx->args[1], 0, ctx->args[2], 1)
+ENTER(read, SCRY_SYS_READ, ctx->args[1], 0, ctx->args[2])
 /* write(fd, buf, count) */
-ENTER(write, SCRY_SYS_WRITE, ctx->args[1], 0, ctx->args[2], 1)
+ENTER(write, SCRY_SYS_WRITE, ctx->args[1], 0, ctx->args[2])
 /* readv(fd, iov, iovcnt) */
-ENTER(readv, SCRY_SYS_READV, ctx->args[1], 0, ctx->args[2], 1)
+ENTER(readv, SCRY_SYS_READV, ctx->args[1], 0, ctx->args[2])
 /* writev(fd, iov, iovcnt) */
-ENTER(writev, SCRY_SYS_WRITEV, ctx->args[1], 0, ctx->args[2], 1)
+ENTER(writev, SCRY_SYS_WRITEV, ctx->args[1], 0, ctx->args[2])
 /* sendto(fd, buf, len, flags, dest_addr, addrlen) */
-ENTER(sendto, SCRY_SYS_SENDTO, ctx->args[1], ctx->args[4], ctx->args[2], 1)
+ENTER(sendto, SCRY_SYS_SENDTO, ctx->args[1], ctx->args[4], ctx->args[2])
 /* recvfrom(fd, buf, len, flags, src_addr, addrlen) */
-ENTER(recvfrom, SCRY_SYS_RECVFROM, ctx->args[1], ctx->args[4], ctx->args[2], 1)
+ENTER(recvfrom, SCRY_SYS_RECVFROM, ctx->args[1], ctx->args[4], ctx->args[2])
 /* sendmsg(fd, msg, flags) */
-ENTER(sendmsg, SCRY_SYS_SENDMSG, ctx->args[1], 0, 1, 1)
+ENTER(sendmsg, SCRY_SYS_SENDMSG, ctx->args[1], 0, 1)
 /* recvmsg(fd, msg, flags) */
-ENTER(recvmsg, SCRY_SYS_RECVMSG, ctx->args[1], 0, 1, 1)
+ENTER(recvmsg, SCRY_SYS_RECVMSG, ctx->args[1], 0, 1)
 /* sendmmsg(fd, msgvec, vlen, flags) */
-ENTER(sendmmsg, SCRY_SYS_SENDMMSG, ctx->args[1], 0, ctx->args[2], 1)
+ENTER(sendmmsg, SCRY_SYS_SENDMMSG, ctx->args[1], 0, ctx->args[2])
 /* recvmmsg(fd, msgvec, vlen, flags, timeout) */
-ENTER(recvmmsg, SCRY_SYS_RECVMMSG, ctx->args[1], 0, ctx->args[2], 1)
-/* connect(fd, addr, addrlen): the socket may not be known yet */
-ENTER(connect, SCRY_SYS_CONNECT, 0, ctx->args[1], ctx->args[2], 0)
+ENTER(recvmmsg, SCRY_SYS_RECVMMSG, ctx->args[1], 0, ctx->args[2])
+/* connect(fd, addr, addrlen) */
+ENTER(connect, SCRY_SYS_CONNECT, 0, ctx->args[1], ctx->args[2])
 /* accept(fd, addr, addrlen) */
-ENTER(accept, SCRY_SYS_ACCEPT, 0, ctx->args[1], 0, 0)
+ENTER(accept, SCRY_SYS_ACCEPT, 0, ctx->args[1], 0)
 /* accept4(fd, addr, addrlen, flags) */
-ENTER(accept4, SCRY_SYS_ACCEPT4, 0, ctx->args[1], 0, 0)
+ENTER(accept4, SCRY_SYS_ACCEPT4, 0, ctx->args[1], 0)
 
 /* ------------------------------------------------------------------ */
 /* Exit.                                                               */

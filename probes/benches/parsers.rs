@@ -3,7 +3,8 @@
 //! the same run: a `memchr` scan for CRLF over the same bytes, the least
 //! work any of these parsers can do. Each line prints the ratio to it.
 //!
-//! Run: `cargo bench -p scry-probes --bench parsers`.
+//! Run: `cargo bench --workspace --profile dev --bench parsers` (a `-p` subset
+//! would resolve other features and rebuild Polars).
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -298,9 +298,10 @@ pub struct ConnTracker {
     cfg: TrackerConfig,
     clock: Clock,
     ticks_per_sec: u64,
-    conns: HashMap<ConnId, Connection>,
-    current: HashMap<(u32, i32), u64>,
-    procs: HashMap<u32, ProcEntry>,
+    // Looked up on every event: FxHash rather than SipHash (see FxHasher).
+    conns: HashMap<ConnId, Connection, FxBuild>,
+    current: HashMap<(u32, i32), u64, FxBuild>,
+    procs: HashMap<u32, ProcEntry, FxBuild>,
     counters: HashMap<Protocol, Arc<ProtocolCounters>>,
     data_stats: HashMap<Protocol, ProtocolDataStats>,
     records: Vec<Record>,
@@ -321,9 +322,9 @@ impl ConnTracker {
             cfg,
             clock,
             ticks_per_sec: procfs::clock_ticks_per_sec(),
-            conns: HashMap::new(),
-            current: HashMap::new(),
-            procs: HashMap::new(),
+            conns: HashMap::default(),
+            current: HashMap::default(),
+            procs: HashMap::default(),
             counters,
             data_stats: HashMap::new(),
             records: Vec::new(),
@@ -808,6 +809,62 @@ impl ConnTracker {
                 c.streams.clear();
             }
         }
+    }
+}
+
+/// rustc's FxHash: one rotate, xor and multiply per word. The tracker's
+/// per-event maps are keyed by small integers the kernel chose (tgid, fd,
+/// generation), never by bytes a peer sent, so SipHash's resistance to
+/// chosen keys buys nothing there while costing a few percent of the
+/// reader's CPU.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
     }
 }
 

@@ -43,7 +43,7 @@ pub const OPEN_FIRST_SEEN: u8 = 3;
 
 /// Indexes of the per-CPU `scry_stats` array, with their names in
 /// `scry_probe_stats` (protocol `kernel`).
-pub const KERNEL_STATS: [(u32, &str); 7] = [
+pub const KERNEL_STATS: [(u32, &str); 8] = [
     (0, "ringbuf_drops"),
     (1, "events"),
     (2, "data_truncated"),
@@ -51,6 +51,7 @@ pub const KERNEL_STATS: [(u32, &str); 7] = [
     (4, "missing_enter"),
     (5, "read_failures"),
     (6, "loop_bound_hit"),
+    (7, "forced_wakeups"),
 ];
 /// `SCRY_STAT_MAX`: entries of `scry_stats`.
 pub const STAT_MAX: u32 = 8;
@@ -200,11 +201,15 @@ pub struct RawConn {
     pub bytes_recv: u64,
     pub remote: RawAddr,
     pub local: RawAddr,
-    pub infer_attempts: u32,
+    pub infer_attempts: u8,
+    /// Bytes kept aside for DNS-over-TCP inference (a length prefix moved
+    /// in a syscall of its own); kernel-internal.
+    pub prefix_len: u8,
+    pub prefix: [u8; 2],
     pub protocol: u8,
     pub role: u8,
     pub transport: u8,
-    pub _pad: u8,
+    pub prefix_dir: u8,
 }
 
 /// A decoded ring-buffer record.
@@ -447,10 +452,12 @@ pub fn layout_table() -> Vec<LayoutEntry> {
             remote,
             local,
             infer_attempts,
+            prefix_len,
+            prefix,
             protocol,
             role,
             transport,
-            _pad
+            prefix_dir
         ]
     );
     v
@@ -489,6 +496,7 @@ pub fn constants() -> Vec<(&'static str, u64)> {
         "SCRY_STAT_MISSING_ENTER",
         "SCRY_STAT_READ_FAILURES",
         "SCRY_STAT_LOOP_BOUND_HIT",
+        "SCRY_STAT_FORCED_WAKEUPS",
     ];
     for (name, (idx, _)) in names.iter().zip(KERNEL_STATS.iter()) {
         v.push((name, u64::from(*idx)));

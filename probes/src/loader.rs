@@ -2,9 +2,9 @@
 //!
 //! [`Probes::load`] checks what the kernel needs first (capabilities, BTF,
 //! tracefs — mounted when it is missing and we may), then loads the object
-//! built by `build.rs` with scry's own tgid and the copy cap patched into
-//! `.rodata`, and attaches every tracepoint. Errors are one line and say
-//! what to do.
+//! built by `build.rs` with scry's own tgid, the copy cap and the ring
+//! buffer's wake-up threshold patched into `.rodata`, and attaches every
+//! tracepoint. Errors are one line and say what to do.
 
 use std::collections::HashSet;
 use std::ffi::CString;
@@ -104,6 +104,10 @@ pub struct LoadConfig {
     pub ring_bytes: u32,
     /// Connections tracked in the kernel map (LRU).
     pub max_kernel_conns: u32,
+    /// Unread ring-buffer bytes from which an event wakes the reader at
+    /// once; below it events wake nobody and the reader drains the ring on
+    /// its timer. 0: an eighth of the ring.
+    pub wakeup_bytes: u64,
 }
 
 impl Default for LoadConfig {
@@ -113,6 +117,7 @@ impl Default for LoadConfig {
             data_cap: crate::events::DEFAULT_DATA_CAP,
             ring_bytes: 8 << 20,
             max_kernel_conns: 65536,
+            wakeup_bytes: 0,
         }
     }
 }
@@ -135,9 +140,17 @@ impl Probes {
             .max(1);
         let data_cap = config.data_cap.clamp(1, MAX_DATA as u32);
         let ring_bytes = config.ring_bytes.max(4096).next_power_of_two();
+        let wakeup_bytes = match config.wakeup_bytes {
+            0 => u64::from(ring_bytes / 8),
+            n => n.min(u64::from(ring_bytes / 2)),
+        };
         let mut ebpf = EbpfLoader::new()
+            // scry_args is task local storage, which aya creates but has no
+            // userspace type for; only the kernel programs use it.
+            .allow_unsupported_maps()
             .override_global("scry_self_tgid", &config.self_tgid, true)
             .override_global("scry_data_cap", &data_cap, true)
+            .override_global("scry_wakeup_bytes", &wakeup_bytes, true)
             .map_max_entries("scry_scratch_map", cpus as u32)
             .map_max_entries("scry_events", ring_bytes)
             .map_max_entries("scry_conns", config.max_kernel_conns.max(1))

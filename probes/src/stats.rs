@@ -235,7 +235,7 @@ impl fmt::Display for CaptureSummary {
         let t = &self.tracker;
         writeln!(
             f,
-            "capture: {:.1}s, {} kernel events, {} ring-buffer drops{}",
+            "capture: {:.1}s, {} kernel events, {} ring-buffer drops{}; reader woken early {} times",
             self.duration_ms as f64 / 1000.0,
             k("events"),
             k("ringbuf_drops"),
@@ -243,7 +243,8 @@ impl fmt::Display for CaptureSummary {
                 " (raise the ring buffer size or lower the copy cap)"
             } else {
                 ""
-            }
+            },
+            k("forced_wakeups"),
         )?;
         writeln!(
             f,

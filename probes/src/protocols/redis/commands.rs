@@ -248,13 +248,19 @@ fn specs() -> &'static HashMap<&'static str, Vec<Arg>> {
 
 /// True if `word` (any case) names a command scry knows.
 pub fn is_known_command(word: &[u8]) -> bool {
-    let Ok(w) = std::str::from_utf8(word) else {
+    // Upper-cased on the stack: called for every request the tracer sees.
+    // Command names are short ASCII words; anything else is not one.
+    let mut buf = [0u8; 32];
+    if word.len() > buf.len() || !word.is_ascii() {
+        return false;
+    }
+    let upper = &mut buf[..word.len()];
+    upper.copy_from_slice(word);
+    upper.make_ascii_uppercase();
+    let Ok(upper) = std::str::from_utf8(upper) else {
         return false;
     };
-    let upper = w.to_ascii_uppercase();
-    specs().contains_key(upper.as_str())
-        || CONTAINERS.contains(&upper.as_str())
-        || OTHER_COMMANDS.contains(&upper.as_str())
+    specs().contains_key(upper) || CONTAINERS.contains(&upper) || OTHER_COMMANDS.contains(&upper)
 }
 
 /// Splits a request's words into the command (upper case; two words for
@@ -393,16 +399,55 @@ fn format_eval(first: &str, args: &[String]) -> Option<String> {
 }
 
 pub fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+    let mut out = String::with_capacity(s.len() + 2);
+    push_json_str(&mut out, s);
+    out
+}
+
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` does (`"`,
+/// `\`, and control characters; everything else verbatim), without the
+/// intermediate `String` per value: every Redis request renders its
+/// arguments, so this is on the tracer's hot path.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+        // Escaped bytes are ASCII, so i + 1 is a char boundary.
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 pub fn json_array<S: AsRef<str>>(items: &[S]) -> String {
-    let mut out = String::from("[");
+    let mut out =
+        String::with_capacity(2 + items.iter().map(|s| s.as_ref().len() + 3).sum::<usize>());
+    out.push('[');
     for (i, s) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&json_str(s.as_ref()));
+        push_json_str(&mut out, s.as_ref());
     }
     out.push(']');
     out
@@ -417,9 +462,9 @@ fn repeated_kvs(subs: &[&str], items: &[String]) -> String {
         }
         let key = subs[i % subs.len()];
         out.push('{');
-        out.push_str(&json_str(key));
+        push_json_str(&mut out, key);
         out.push(':');
-        out.push_str(&json_str(v));
+        push_json_str(&mut out, v);
         out.push('}');
     }
     out.push(']');
@@ -431,20 +476,28 @@ struct Obj(String);
 
 impl Obj {
     fn new() -> Obj {
-        Obj(String::from("{"))
+        // Room for a typical request's arguments: growing a String from
+        // one byte reallocates several times per request.
+        let mut s = String::with_capacity(96);
+        s.push('{');
+        Obj(s)
     }
-    fn raw(mut self, key: &str, json: &str) -> Obj {
+    fn key(&mut self, key: &str) {
         if self.0.len() > 1 {
             self.0.push(',');
         }
-        self.0.push_str(&json_str(key));
+        push_json_str(&mut self.0, key);
         self.0.push(':');
+    }
+    fn raw(mut self, key: &str, json: &str) -> Obj {
+        self.key(key);
         self.0.push_str(json);
         self
     }
-    fn kv(self, key: &str, value: &str) -> Obj {
-        let v = json_str(value);
-        self.raw(key, &v)
+    fn kv(mut self, key: &str, value: &str) -> Obj {
+        self.key(key);
+        push_json_str(&mut self.0, value);
+        self
     }
     fn finish(mut self) -> String {
         self.0.push('}');
@@ -455,6 +508,20 @@ impl Obj {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "quote \" and \\ backslash",
+            "nl\n cr\r tab\t bs\u{8} ff\u{c} nul\u{0} us\u{1f} del\u{7f}",
+            "ünïcødé ✓ 🦀",
+            "\u{1}\u{2}x\"",
+        ] {
+            assert_eq!(json_str(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_string).collect()
