@@ -104,7 +104,7 @@ pub fn parse_endpoint(s: &str) -> Option<RawAddr> {
         _ => return None,
     };
     let mut a = RawAddr::from_ip(ip, port);
-    if let IpAddr::V6(_) = ip {
+    if ip.is_ipv6() {
         a.family = 10;
     }
     Some(a)

@@ -17,8 +17,17 @@ use scry_runtime::TableStore;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// Held for a whole capture test, across its awaits: the tracer sees every
+/// process, so tests in one binary must not capture at the same time. Each
+/// test has its own runtime, so holding a std lock across awaits is safe.
+pub struct Serial {
+    _guard: MutexGuard<'static, ()>,
+}
+
+pub fn serial() -> Serial {
+    Serial {
+        _guard: SERIAL.lock().unwrap_or_else(|e| e.into_inner()),
+    }
 }
 
 fn in_ci() -> bool {
