@@ -3,7 +3,7 @@
 //! The runtime implements both; tests and `scry compile` use schema-only
 //! sources whose scans are empty frames.
 
-use polars::prelude::{DataFrame, LazyFrame, PolarsResult};
+use polars::prelude::{Column, DataFrame, LazyFrame, PolarsResult};
 use scry_stdlib::{DataType, SemanticType};
 
 /// One column of a table: name, PxL type, semantic type and a description.
@@ -50,6 +50,37 @@ impl TableSchema {
     /// An empty frame with this table's columns and types.
     pub fn empty_frame(&self) -> DataFrame {
         DataFrame::empty_with_schema(&self.polars_schema())
+    }
+
+    /// `n` rows in this table's exact schema: the columns given in `values`
+    /// (matched by name), every other column its zero value (PxL has no
+    /// nulls). For fixtures and synthetic data.
+    pub fn frame_with(&self, n: usize, values: &[Column]) -> PolarsResult<DataFrame> {
+        use polars::prelude::{
+            BooleanChunked, ChunkFull, Float64Chunked, Int64Chunked, IntoColumn, StringChunked,
+            TimeUnit,
+        };
+        use scry_stdlib::DataType as Px;
+        let columns: Vec<Column> = self
+            .columns
+            .iter()
+            .map(|c| {
+                if let Some(v) = values.iter().find(|v| v.name().as_str() == c.name) {
+                    return v.clone();
+                }
+                let name = c.name.as_str().into();
+                match c.dtype {
+                    Px::Boolean => BooleanChunked::full(name, false, n).into_column(),
+                    Px::Int64 => Int64Chunked::full(name, 0, n).into_column(),
+                    Px::Float64 => Float64Chunked::full(name, 0.0, n).into_column(),
+                    Px::String | Px::Uint128 => StringChunked::full(name, "", n).into_column(),
+                    Px::Time64Ns => Int64Chunked::full(name, 0, n)
+                        .into_datetime(TimeUnit::Nanoseconds, None)
+                        .into_column(),
+                }
+            })
+            .collect();
+        DataFrame::new(n, columns)
     }
 }
 

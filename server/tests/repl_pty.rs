@@ -134,30 +134,7 @@ fn write_http_rows(dir: &Path) {
             [1_000_000i64, 9_000_000, 2_000_000, 500_000],
         ),
     ];
-    let columns: Vec<Column> = schema
-        .columns
-        .iter()
-        .map(|c| {
-            if let Some(v) = given.iter().find(|v| v.name().as_str() == c.name) {
-                return v.clone();
-            }
-            let name: PlSmallStr = c.name.as_str().into();
-            match c.dtype {
-                scry_stdlib::DataType::Boolean => {
-                    BooleanChunked::full(name, false, n).into_column()
-                }
-                scry_stdlib::DataType::Int64 => Int64Chunked::full(name, 0, n).into_column(),
-                scry_stdlib::DataType::Float64 => Float64Chunked::full(name, 0.0, n).into_column(),
-                scry_stdlib::DataType::String | scry_stdlib::DataType::Uint128 => {
-                    StringChunked::full(name, "", n).into_column()
-                }
-                scry_stdlib::DataType::Time64Ns => Int64Chunked::full(name, 0, n)
-                    .into_datetime(TimeUnit::Nanoseconds, None)
-                    .into_column(),
-            }
-        })
-        .collect();
-    let frame = DataFrame::new(n, columns).expect("one length");
+    let frame = schema.frame_with(n, &given).expect("one length");
     store
         .append("http_events", frame)
         .expect("the catalog schema");

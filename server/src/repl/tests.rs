@@ -21,30 +21,9 @@ fn now_ns() -> i64 {
 /// `values`, every other column its zero value.
 fn frame(store: &TableStore, table: &str, n: usize, values: Vec<Column>) -> DataFrame {
     let schema = store.schema(table).expect("a catalog table");
-    let columns: Vec<Column> = schema
-        .columns
-        .iter()
-        .map(|c| {
-            if let Some(v) = values.iter().find(|v| v.name().as_str() == c.name) {
-                return v.clone();
-            }
-            let name: PlSmallStr = c.name.as_str().into();
-            match c.dtype {
-                scry_stdlib::DataType::Boolean => {
-                    BooleanChunked::full(name, false, n).into_column()
-                }
-                scry_stdlib::DataType::Int64 => Int64Chunked::full(name, 0, n).into_column(),
-                scry_stdlib::DataType::Float64 => Float64Chunked::full(name, 0.0, n).into_column(),
-                scry_stdlib::DataType::String | scry_stdlib::DataType::Uint128 => {
-                    StringChunked::full(name, "", n).into_column()
-                }
-                scry_stdlib::DataType::Time64Ns => Int64Chunked::full(name, 0, n)
-                    .into_datetime(TimeUnit::Nanoseconds, None)
-                    .into_column(),
-            }
-        })
-        .collect();
-    DataFrame::new(n, columns).expect("columns of one length")
+    schema
+        .frame_with(n, &values)
+        .expect("columns of one length")
 }
 
 /// Four HTTP requests in the last minute: two errors.

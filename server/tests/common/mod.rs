@@ -17,31 +17,11 @@ pub fn now_ns() -> i64 {
 /// A frame in the catalog's exact schema for `table`: the named columns from
 /// `values`, every other column its zero value.
 pub fn frame(store: &TableStore, table: &str, n: usize, values: Vec<Column>) -> DataFrame {
-    let schema = store.schema(table).unwrap();
-    let columns: Vec<Column> = schema
-        .columns
-        .iter()
-        .map(|c| {
-            if let Some(v) = values.iter().find(|v| v.name().as_str() == c.name) {
-                return v.clone();
-            }
-            let name: PlSmallStr = c.name.as_str().into();
-            match c.dtype {
-                scry_stdlib::DataType::Boolean => {
-                    BooleanChunked::full(name, false, n).into_column()
-                }
-                scry_stdlib::DataType::Int64 => Int64Chunked::full(name, 0, n).into_column(),
-                scry_stdlib::DataType::Float64 => Float64Chunked::full(name, 0.0, n).into_column(),
-                scry_stdlib::DataType::String | scry_stdlib::DataType::Uint128 => {
-                    StringChunked::full(name, "", n).into_column()
-                }
-                scry_stdlib::DataType::Time64Ns => Int64Chunked::full(name, 0, n)
-                    .into_datetime(TimeUnit::Nanoseconds, None)
-                    .into_column(),
-            }
-        })
-        .collect();
-    DataFrame::new(n, columns).unwrap()
+    store
+        .schema(table)
+        .expect("a catalog table")
+        .frame_with(n, &values)
+        .expect("columns of one length")
 }
 
 /// `n` times a second apart, starting a minute ago.
