@@ -74,6 +74,18 @@ fn to_ns(t: i64, unit: TimeUnit) -> i64 {
 }
 
 pub fn write_table(w: &mut dyn Write, name: &str, df: &DataFrame) -> Result<()> {
+    let rows = df.height();
+    writeln!(w, "{name} ({rows} row{})", if rows == 1 { "" } else { "s" })?;
+    if rows > 0 || df.width() > 0 {
+        w.write_all(aligned_text(df).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A frame as aligned columns under a header, one line per row, no
+/// borders. Trailing padding is trimmed: it would wrap every line on a
+/// narrower terminal and shows as noise in CI logs.
+pub fn aligned_text(df: &DataFrame) -> String {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
     table.set_header(df.get_column_names().iter().map(|n| n.as_str()));
@@ -90,16 +102,11 @@ pub fn write_table(w: &mut dyn Write, name: &str, df: &DataFrame) -> Result<()> 
                 .map(|c| cell_text(&c.get(row).unwrap_or(AnyValue::Null))),
         );
     }
-    let rows = df.height();
-    writeln!(w, "{name} ({rows} row{})", if rows == 1 { "" } else { "s" })?;
-    if rows > 0 || df.width() > 0 {
-        // Cells are padded to the column width; trailing padding on the last
-        // column would wrap every line on a narrower terminal.
-        for line in table.to_string().lines() {
-            writeln!(w, "{}", line.trim_end())?;
-        }
-    }
-    Ok(())
+    table
+        .to_string()
+        .lines()
+        .map(|line| format!("{}\n", line.trim_end()))
+        .collect()
 }
 
 /// A cell as a JSON value: numbers and booleans as themselves, times as RFC

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::DataFrame;
 use scry_lang::bundle::ScriptBundle;
 
 use crate::backend::Backend;
@@ -504,28 +504,7 @@ fn render_rows(name: &str, df: &DataFrame, format: Format, max_rows: usize) -> R
 
 /// A frame as aligned columns with a header, one line per row.
 fn aligned_table(df: &DataFrame) -> String {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(df.get_column_names().iter().map(|n| n.as_str()));
-    for col in 0..df.width() {
-        if let Some(c) = table.column_mut(col) {
-            c.set_padding((0, 2));
-        }
-    }
-    let columns = df.columns();
-    for row in 0..df.height() {
-        table.add_row(
-            columns
-                .iter()
-                .map(|c| output::cell_text(&c.get(row).unwrap_or(AnyValue::Null))),
-        );
-    }
-    // Padding leaves trailing spaces, which CI logs and XML viewers show as noise.
-    let mut text: String = table
-        .to_string()
-        .lines()
-        .map(|line| format!("{}\n", line.trim_end()))
-        .collect();
+    let mut text = output::aligned_text(df);
     if text.is_empty() {
         text.push('\n');
     }
