@@ -131,6 +131,27 @@ pub struct Probes {
     pub conns: BpfHashMap<MapData, RawConnKey, RawConn>,
 }
 
+impl Drop for Probes {
+    /// Detaching a tracepoint waits for the kernel to finish every call in
+    /// flight (an RCU grace period); one program after another that adds up
+    /// to seconds for our ~40 programs. Unloading them from several threads
+    /// lets the waits overlap. Whatever is left, `Ebpf`'s own drop handles.
+    fn drop(&mut self) {
+        let programs: Vec<&mut aya::programs::Program> =
+            self._ebpf.programs_mut().map(|(_, p)| p).collect();
+        std::thread::scope(|scope| {
+            for program in programs {
+                scope.spawn(move || {
+                    if let aya::programs::Program::TracePoint(tp) = program {
+                        // An error here only means it was already detached.
+                        let _ = tp.unload();
+                    }
+                });
+            }
+        });
+    }
+}
+
 impl Probes {
     /// Checks the prerequisites, loads the object and attaches every program.
     pub fn load(config: LoadConfig) -> Result<Probes, LoadError> {
