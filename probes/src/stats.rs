@@ -20,7 +20,8 @@ use crate::protocols::{Protocol, ProtocolCounters};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeStatRow {
     pub time_ns: i64,
-    /// `kernel`, `tracker`, `store`, or a protocol name.
+    /// `kernel`, `tracker`, `store`, `limits` (the capture's bounds), or a
+    /// protocol name.
     pub protocol: &'static str,
     pub counter: &'static str,
     pub value: i64,

@@ -35,7 +35,7 @@ use crate::conn::{Clock, ConnTracker, TrackerConfig};
 use crate::loader::{one_line, LoadConfig, LoadError, Probes};
 use crate::procfs;
 use crate::protocols::rows::{frame, TableRow};
-use crate::stats::{CaptureSummary, ProcStatsRow, StoreStats};
+use crate::stats::{CaptureSummary, ProbeStatRow, ProcStatsRow, StoreStats};
 
 /// Ring-buffer records handled per wake-up before the other duties
 /// (flushes, stats, stop) get a turn.
@@ -216,6 +216,27 @@ struct Reader {
     writer: Writer,
     started: Instant,
     errors: Vec<String>,
+    /// The capture's bounds, written beside the counters of what they cut.
+    limits: Vec<(&'static str, u64)>,
+}
+
+/// Every bound of a capture by name, as `scry_probe_stats` rows with
+/// protocol "limits" show them.
+fn limits_of(config: &TracerConfig) -> Vec<(&'static str, u64)> {
+    let t = &config.tracker;
+    let p = &t.parser_limits;
+    vec![
+        ("payload_bytes", u64::from(config.data_cap)),
+        ("ring_buffer_bytes", u64::from(config.ring_bytes)),
+        ("kernel_connections", u64::from(config.max_kernel_conns)),
+        ("connections", t.max_connections as u64),
+        ("udp_peers_per_socket", t.max_udp_peers as u64),
+        ("processes", t.max_processes as u64),
+        ("conn_stats_keys", t.max_conn_stats_keys as u64),
+        ("stream_buffer_bytes", p.max_buffer_bytes as u64),
+        ("body_bytes", p.max_body_bytes as u64),
+        ("pending_requests", p.max_pending_requests as u64),
+    ]
 }
 
 impl Reader {
@@ -268,7 +289,13 @@ impl Reader {
         let exited = self.tracker.take_exited();
         self.probes.forget_tgids(&exited);
 
-        let rows = self.summary().rows(t);
+        let mut rows = self.summary().rows(t);
+        rows.extend(self.limits.iter().map(|(name, value)| ProbeStatRow {
+            time_ns: t,
+            protocol: "limits",
+            counter: name,
+            value: (*value).min(i64::MAX as u64) as i64,
+        }));
         self.writer.append_rows(&rows);
     }
 
@@ -294,6 +321,7 @@ async fn run(
         },
         started: Instant::now(),
         errors: Vec::new(),
+        limits: limits_of(&config),
     };
     let mut flush = tokio::time::interval(config.flush_interval.max(Duration::from_millis(1)));
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -90,5 +90,16 @@ async fn captures_redis_commands() {
 
     // conn_stats and scry_probe_stats have rows
     assert!(common::table(&store, "conn_stats").height() > 0);
-    assert!(common::table(&store, "scry_probe_stats").height() > 0);
+    let stats = common::table(&store, "scry_probe_stats");
+    let stats = common::rows(&stats, &["protocol", "counter", "value"]);
+    // The capture's bounds are there beside the counters of what they cut.
+    let limit = |name: &str| {
+        stats
+            .iter()
+            .find(|r| r[0] == "limits" && r[1] == name)
+            .map(|r| r[2].clone())
+    };
+    assert_eq!(limit("payload_bytes").as_deref(), Some("4096"));
+    assert_eq!(limit("body_bytes").as_deref(), Some("512"));
+    assert!(stats.iter().any(|r| r[0] == "kernel"));
 }
