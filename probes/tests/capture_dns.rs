@@ -118,12 +118,16 @@ fn check_pair(row: &[String], rcode: u64, answers: u64) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn captures_dns_over_udp() {
-    let _serial = common::serial();
-    if common::require("captures_dns_over_udp", &["dnsmasq", "dig"]).is_none() {
-        return;
-    }
+/// The dns_events rows of one traced run against a fresh dnsmasq.
+struct Captured {
+    port: u16,
+    rows: Vec<Vec<String>>,
+}
+
+/// Traces three dig queries (scry.test A and AAAA, an NXDOMAIN name) against
+/// a fresh dnsmasq; `short` flags for the answered ones, `full` for the
+/// NXDOMAIN one (whose status line only the full output shows).
+async fn capture_three_queries(short: &[&str], full: &[&str]) -> Captured {
     let port = common::free_tcp_port();
     let _server = dnsmasq(port);
 
@@ -131,57 +135,75 @@ async fn captures_dns_over_udp() {
     let tracer = Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts");
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let a = dig(port, &["+short"], "scry.test", "A");
-    assert_eq!(a.trim(), "10.1.2.3", "dig A");
-    let aaaa = dig(port, &["+short"], "scry.test", "AAAA");
-    assert_eq!(aaaa.trim(), "fd00::1", "dig AAAA");
-    let nx = dig(port, &[], "nothere.nx.test", "A");
-    assert!(nx.contains("status: NXDOMAIN"), "dig NXDOMAIN: {nx}");
+    let a = dig(port, short, "scry.test", "A");
+    assert_eq!(a.trim(), "10.1.2.3", "dig {short:?} A");
+    let aaaa = dig(port, short, "scry.test", "AAAA");
+    assert_eq!(aaaa.trim(), "fd00::1", "dig {short:?} AAAA");
+    let nx = dig(port, full, "nothere.nx.test", "A");
+    assert!(
+        nx.contains("status: NXDOMAIN"),
+        "dig {full:?} NXDOMAIN: {nx}"
+    );
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let summary = tracer.stop().await;
     eprintln!("{summary}");
     assert_eq!(summary.ringbuf_drops(), 0);
 
-    let df = common::table(&store, "dns_events");
-    let rows = common::rows(&df, COLUMNS);
+    let rows = common::rows(&common::table(&store, "dns_events"), COLUMNS);
     eprintln!("{rows:#?}");
+    Captured { port, rows }
+}
 
-    // dig's side: it sent the query to dnsmasq's port.
-    let a = client_row(&rows, port, "scry.test", "A").expect("client row for scry.test A");
+/// dig's rows (it sent each query to dnsmasq's port) with their answers,
+/// and dnsmasq's rows of the same three exchanges, whose remote port is the
+/// one dig used. `label` prefixes messages ("TCP ").
+fn check_three_exchanges(rows: &[Vec<String>], port: u16, label: &str) {
+    let a = client_row(rows, port, "scry.test", "A")
+        .unwrap_or_else(|| panic!("client row for {label}scry.test A"));
     check_pair(a, 0, 1);
     assert_eq!(
         a[RESP_BODY],
         r#"{"answers":[{"name":"scry.test","type":"A","addr":"10.1.2.3"}]}"#
     );
-    let aaaa = client_row(&rows, port, "scry.test", "AAAA").expect("client row for AAAA");
+    let aaaa = client_row(rows, port, "scry.test", "AAAA")
+        .unwrap_or_else(|| panic!("client row for {label}AAAA"));
     check_pair(aaaa, 0, 1);
     assert_eq!(
         aaaa[RESP_BODY],
         r#"{"answers":[{"name":"scry.test","type":"AAAA","addr":"fd00::1"}]}"#
     );
-    let nx = client_row(&rows, port, "nothere.nx.test", "A").expect("client row for NXDOMAIN");
+    let nx = client_row(rows, port, "nothere.nx.test", "A")
+        .unwrap_or_else(|| panic!("client row for {label}NXDOMAIN"));
     check_pair(nx, 3, 0);
     assert_eq!(nx[RESP_BODY], r#"{"answers":[]}"#);
 
-    // dnsmasq's side: the same three exchanges, seen from the server, whose
-    // remote port is the one dig used.
     for (client, name, qtype, rcode, answers) in [
         (a, "scry.test", "A", 0, 1),
         (aaaa, "scry.test", "AAAA", 0, 1),
         (nx, "nothere.nx.test", "A", 3, 0),
     ] {
-        let server = server_row(&rows, port, name, qtype)
-            .unwrap_or_else(|| panic!("server row for {name} {qtype}"));
+        let server = server_row(rows, port, name, qtype)
+            .unwrap_or_else(|| panic!("server row for {label}{name} {qtype}"));
         check_pair(server, rcode, answers);
         assert_eq!(server[RESP_BODY], client[RESP_BODY]);
         assert_eq!(
             json(&server[REQ_HEADER])["txid"],
             json(&client[REQ_HEADER])["txid"],
-            "server and client rows of {name} {qtype} are one exchange"
+            "server and client rows of {label}{name} {qtype} are one exchange"
         );
         assert_eq!(server[REMOTE_PORT], client[LOCAL_PORT]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captures_dns_over_udp() {
+    let _serial = common::serial();
+    if common::require("captures_dns_over_udp", &["dnsmasq", "dig"]).is_none() {
+        return;
+    }
+    let rows = capture_three_queries(&["+short"], &[]).await;
+    check_three_exchanges(&rows.rows, rows.port, "");
 }
 
 /// DNS over TCP (`dig +tcp`): a 2-byte length prefix, then the message.
@@ -200,65 +222,14 @@ async fn captures_dns_over_tcp() {
     if common::require("captures_dns_over_tcp", &["dnsmasq", "dig"]).is_none() {
         return;
     }
-    let port = common::free_tcp_port();
-    let _server = dnsmasq(port);
-
-    let store = Arc::new(TableStore::default());
-    let tracer = Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-
-    let a = dig(port, &["+tcp", "+short"], "scry.test", "A");
-    assert_eq!(a.trim(), "10.1.2.3", "dig +tcp A");
-    let aaaa = dig(port, &["+tcp", "+short"], "scry.test", "AAAA");
-    assert_eq!(aaaa.trim(), "fd00::1", "dig +tcp AAAA");
-    let nx = dig(port, &["+tcp"], "nothere.nx.test", "A");
-    assert!(nx.contains("status: NXDOMAIN"), "dig +tcp NXDOMAIN: {nx}");
-
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let summary = tracer.stop().await;
-    eprintln!("{summary}");
-    assert_eq!(summary.ringbuf_drops(), 0);
-
-    let rows = common::rows(&common::table(&store, "dns_events"), COLUMNS);
-    eprintln!("{rows:#?}");
-
-    // dig's side: each query on a TCP connection of its own to dnsmasq.
-    let a = client_row(&rows, port, "scry.test", "A").expect("client row for TCP scry.test A");
-    check_pair(a, 0, 1);
-    assert_eq!(
-        a[RESP_BODY],
-        r#"{"answers":[{"name":"scry.test","type":"A","addr":"10.1.2.3"}]}"#
-    );
-    let aaaa = client_row(&rows, port, "scry.test", "AAAA").expect("client row for TCP AAAA");
-    check_pair(aaaa, 0, 1);
-    assert_eq!(
-        aaaa[RESP_BODY],
-        r#"{"answers":[{"name":"scry.test","type":"AAAA","addr":"fd00::1"}]}"#
-    );
-    let nx = client_row(&rows, port, "nothere.nx.test", "A").expect("client row for TCP NX");
-    check_pair(nx, 3, 0);
-    assert_eq!(nx[RESP_BODY], r#"{"answers":[]}"#);
-
-    // dnsmasq's side: the same exchanges (prefix read bytewise), one row
-    // each, the remote port being dig's local port of that connection.
-    for (client, name, qtype, rcode, answers) in [
-        (a, "scry.test", "A", 0, 1),
-        (aaaa, "scry.test", "AAAA", 0, 1),
-        (nx, "nothere.nx.test", "A", 3, 0),
-    ] {
-        let server = server_row(&rows, port, name, qtype)
-            .unwrap_or_else(|| panic!("server row for TCP {name} {qtype}"));
-        check_pair(server, rcode, answers);
-        assert_eq!(server[RESP_BODY], client[RESP_BODY]);
-        assert_eq!(
-            json(&server[REQ_HEADER])["txid"],
-            json(&client[REQ_HEADER])["txid"],
-            "server and client rows of TCP {name} {qtype} are one exchange"
-        );
-        assert_eq!(server[REMOTE_PORT], client[LOCAL_PORT]);
-    }
+    let rows = capture_three_queries(&["+tcp", "+short"], &["+tcp"]).await;
+    let port = rows.port;
+    // dig's side: each query on a TCP connection of its own to dnsmasq;
+    // dnsmasq's side: the prefix read bytewise, one row per exchange.
+    check_three_exchanges(&rows.rows, port, "TCP ");
     // Exactly one row per exchange and side: no duplicate or stray frames.
     let ours: Vec<_> = rows
+        .rows
         .iter()
         .filter(|r| r[REMOTE_PORT] == port.to_string() || r[LOCAL_PORT] == port.to_string())
         .collect();

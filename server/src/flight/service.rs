@@ -33,6 +33,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::bridge;
 use super::results::ResultCache;
 use super::ticket::{Request as TicketReq, TicketRequest};
+use crate::backend::Backend;
 use crate::schedule::Scheduler;
 
 /// What the service serves from.
@@ -178,11 +179,9 @@ impl FlightState {
     }
 
     fn run_job(&self, job: &ScriptJob) -> Result<Vec<(String, DataFrame)>, Status> {
-        let backend = crate::backend::LocalBackend::new(self.store.clone());
-        let compiled = backend
-            .compile(&job.bundle, &job.args)
-            .map_err(script_status)?;
-        scry_runtime::exec::execute(&compiled).map_err(|e| script_status(anyhow::Error::new(e)))
+        crate::backend::LocalBackend::new(self.store.clone())
+            .run(&job.bundle, &job.args)
+            .map_err(script_status)
     }
 
     /// Run a script and keep its outputs; returns the result id and outputs.
