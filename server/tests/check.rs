@@ -15,7 +15,9 @@ fn scry() -> Command {
 }
 
 /// Saved tables: HTTP with one 500 (POST /checkout), fast Redis commands
-/// (80–100 µs), and a burst of six NXDOMAIN answers within 600 ms.
+/// (80–100 µs), and a burst of six NXDOMAIN answers within 600 ms that
+/// straddles a 10 s boundary (three on each side: no aligned 10 s window
+/// holds five).
 fn write_capture(dir: &Path) {
     let store = TableStore::new(StoreConfig::default());
     let http = frame(
@@ -72,7 +74,7 @@ fn write_capture(dir: &Path) {
         "dns_events",
         7,
         vec![
-            times(7, 100_000_000),
+            straddling_10s_boundary(7, 100_000_000),
             strs("remote_addr", &["127.0.0.53"; 7]),
             ints("remote_port", &[53; 7]),
             ints("trace_role", &[1; 7]),
@@ -86,6 +88,25 @@ fn write_capture(dir: &Path) {
     );
     store.append("dns_events", dns).unwrap();
     scry_runtime::data_dir::save_dir(&store, dir).unwrap();
+}
+
+/// `n` times `step_ns` apart, about a minute ago, placed so that the
+/// fourth and fifth fall on either side of a multiple of 10 s.
+fn straddling_10s_boundary(n: usize, step_ns: i64) -> polars::prelude::Column {
+    use polars::prelude::*;
+    const TEN_S: i64 = 10_000_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let boundary = (now - 60_000_000_000) / TEN_S * TEN_S;
+    let t0 = boundary - 3 * step_ns - step_ns / 2;
+    Int64Chunked::from_vec(
+        "time_".into(),
+        (0..n as i64).map(|i| t0 + i * step_ns).collect(),
+    )
+    .into_datetime(TimeUnit::Nanoseconds, None)
+    .into_column()
 }
 
 struct Run {
