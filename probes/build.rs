@@ -33,9 +33,11 @@ fn run() -> Result<(), String> {
         .ok_or("probes/ has no parent directory")?
         .join("probes-ebpf");
     let src = ebpf.join("src/scry.bpf.c");
+    let floor_src = ebpf.join("src/hooks_floor.bpf.c");
     let include = ebpf.join("include");
     for p in [
         src.clone(),
+        floor_src.clone(),
         include.join("scry_events.h"),
         include.join("scry_vmlinux_min.h"),
         manifest.join("src/events.rs"),
@@ -88,6 +90,16 @@ fn run() -> Result<(), String> {
     .arg("-o")
     .arg(&obj);
     run_cmd(&mut cmd, "compiling probes-ebpf/src/scry.bpf.c")?;
+
+    let floor_obj = out.join("hooks_floor.bpf.o");
+    let mut cmd = Command::new(&clang);
+    cmd.args(["-target", "bpf", "-O2", "-g", "-Wall"])
+        .arg(format!("-I{}", include.display()))
+        .arg("-c")
+        .arg(&floor_src)
+        .arg("-o")
+        .arg(&floor_obj);
+    run_cmd(&mut cmd, "compiling probes-ebpf/src/hooks_floor.bpf.c")?;
     Ok(())
 }
 

@@ -2,10 +2,14 @@
 //! root; otherwise it says why and exits 0):
 //!
 //! 1. **Throughput**: `redis-benchmark -c 50 -n N -t get,set -P 1` with the
-//!    tracer off and on, interleaved (one warm-up, then off/on × rounds), so
-//!    both see the same machine; requests/s of each phase and the ratio
-//!    on ÷ off (target ≥ 0.95). The rows the on phases recorded are counted
-//!    too (unpaced: the most the tracer is asked to keep up with).
+//!    tracer off and on, interleaved (one warm-up, then off/floor/on ×
+//!    rounds), so all see the same machine; requests/s of each phase and the
+//!    ratio on ÷ off (target ≥ 0.95). The rows the on phases recorded are
+//!    counted too (unpaced: the most the tracer is asked to keep up with).
+//!    The *floor* phases attach a program that does nothing to the same
+//!    tracepoints ([`scry_probes::loader::HooksFloor`]): floor ÷ off is the
+//!    best any tracer on these hooks could do on this machine, and on ÷ floor
+//!    what scry's own work (kernel and userspace) costs on top.
 //! 2. **Tracer CPU**: this process hosts the tracer (ring-buffer reader,
 //!    parsers, store writes); its user + system CPU time (`getrusage`)
 //!    during each phase, per 10 k requests. The off phases give the baseline
@@ -38,6 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use polars::prelude::DataFrame;
+use scry_probes::loader::HooksFloor;
 use scry_probes::{CaptureSummary, Tracer, TracerConfig};
 use scry_runtime::TableStore;
 
@@ -111,12 +116,12 @@ fn main() {
     );
 
     // 1 + 2: throughput and tracer CPU, off and on interleaved.
-    let warmup = run_phase(&rt, port, cfg.n, false);
+    let warmup = run_phase(&rt, port, cfg.n, Mode::Off);
     println!("  warm-up (off): {:.0} req/s (discarded)", warmup.rps);
     let mut phases = Vec::new();
     for round in 1..=cfg.rounds {
-        for on in [false, true] {
-            let ph = run_phase(&rt, port, cfg.n, on);
+        for mode in [Mode::Off, Mode::Floor, Mode::On] {
+            let ph = run_phase(&rt, port, cfg.n, mode);
             println!("  round {round} {}", ph.line());
             phases.push(ph);
         }
@@ -222,9 +227,30 @@ fn redis_benchmark(port: u16, n: u64) -> BenchRun {
     }
 }
 
-/// What one off or on phase measured.
+/// What a phase runs beside the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Nothing.
+    Off,
+    /// A no-op program on every tracepoint the tracer uses.
+    Floor,
+    /// The tracer.
+    On,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Off => "off",
+            Mode::Floor => "floor",
+            Mode::On => "on",
+        }
+    }
+}
+
+/// What one phase measured.
 struct Phase {
-    on: bool,
+    mode: Mode,
     /// Requests of both tests ÷ the time both took (from the per-test rates).
     rps: f64,
     set_rps: f64,
@@ -244,8 +270,8 @@ impl Phase {
 
     fn line(&self) -> String {
         let mut s = format!(
-            "{:<3} {:>9.0} req/s (SET {:.0}, GET {:.0}); this process {:.2} ms CPU per 10k req",
-            if self.on { "on" } else { "off" },
+            "{:<5} {:>9.0} req/s (SET {:.0}, GET {:.0}); this process {:.2} ms CPU per 10k req",
+            self.mode.name(),
             self.rps,
             self.set_rps,
             self.get_rps,
@@ -265,12 +291,14 @@ impl Phase {
     }
 }
 
-fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, on: bool) -> Phase {
+fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Phase {
+    let on = mode == Mode::On;
     let store = Arc::new(TableStore::default());
     let tracer = on.then(|| {
         let _guard = rt.enter();
         Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts")
     });
+    let floor = (mode == Mode::Floor).then(|| HooksFloor::attach().expect("no-op programs attach"));
     // Let the probes attach and the reader settle before measuring.
     std::thread::sleep(Duration::from_millis(200));
     let cpu0 = cpu_ns();
@@ -279,6 +307,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, on: bool) -> Phase
     std::thread::sleep(Duration::from_millis(300));
     let cpu = cpu_ns().saturating_sub(cpu0);
     let summary = tracer.map(|t| rt.block_on(t.stop()));
+    drop(floor);
     let requests = 2 * n;
     let rps = requests as f64 / (n as f64 / run.set_rps + n as f64 / run.get_rps);
     let (client_rows, server_rows) = if on {
@@ -288,7 +317,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, on: bool) -> Phase
         (0, 0)
     };
     Phase {
-        on,
+        mode,
         rps,
         set_rps: run.set_rps,
         get_rps: run.get_rps,
@@ -434,30 +463,36 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn report(cfg: &Config, phases: &[Phase], paced: &Paced) {
-    let of = |on: bool| phases.iter().filter(move |p| p.on == on);
-    let mean = |on: bool, f: &dyn Fn(&Phase) -> f64| {
-        let v: Vec<f64> = of(on).map(f).collect();
+    let of = |mode: Mode| phases.iter().filter(move |p| p.mode == mode);
+    let mean = |mode: Mode, f: &dyn Fn(&Phase) -> f64| {
+        let v: Vec<f64> = of(mode).map(f).collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
-    let off_rps = mean(false, &|p| p.rps);
-    let on_rps = mean(true, &|p| p.rps);
-    let off_med = median(of(false).map(|p| p.rps).collect());
-    let on_med = median(of(true).map(|p| p.rps).collect());
+    let off_rps = mean(Mode::Off, &|p| p.rps);
+    let floor_rps = mean(Mode::Floor, &|p| p.rps);
+    let on_rps = mean(Mode::On, &|p| p.rps);
+    let off_med = median(of(Mode::Off).map(|p| p.rps).collect());
+    let floor_med = median(of(Mode::Floor).map(|p| p.rps).collect());
+    let on_med = median(of(Mode::On).map(|p| p.rps).collect());
     let ratio = on_rps / off_rps;
-    // Round by round: each on phase against the off phase just before it.
-    let pairs: Vec<f64> = phases
-        .chunks(2)
-        .filter_map(|c| match c {
-            [off, on] if !off.on && on.on => Some(on.rps / off.rps),
-            _ => None,
-        })
-        .collect();
-    let cpu_off = mean(false, &|p| p.cpu_per_10k_ms());
-    let cpu_on = mean(true, &|p| p.cpu_per_10k_ms());
-    let rows_client: u64 = of(true).map(|p| p.client_rows).sum();
-    let rows_server: u64 = of(true).map(|p| p.server_rows).sum();
-    let req_on: u64 = of(true).map(|p| p.requests).sum();
-    let drops_on: u64 = of(true)
+    // Round by round: each phase against the off phase of its round.
+    let per_round = |mode: Mode| -> String {
+        phases
+            .chunks(3)
+            .filter_map(|c| {
+                let off = c.iter().find(|p| p.mode == Mode::Off)?;
+                let other = c.iter().find(|p| p.mode == mode)?;
+                Some(format!("{:.3}", other.rps / off.rps))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cpu_off = mean(Mode::Off, &|p| p.cpu_per_10k_ms());
+    let cpu_on = mean(Mode::On, &|p| p.cpu_per_10k_ms());
+    let rows_client: u64 = of(Mode::On).map(|p| p.client_rows).sum();
+    let rows_server: u64 = of(Mode::On).map(|p| p.server_rows).sum();
+    let req_on: u64 = of(Mode::On).map(|p| p.requests).sum();
+    let drops_on: u64 = of(Mode::On)
         .filter_map(|p| p.summary.as_ref())
         .map(CaptureSummary::ringbuf_drops)
         .sum();
@@ -492,11 +527,35 @@ fn report(cfg: &Config, phases: &[Phase], paced: &Paced) {
         "per-round on/off ratios",
         "",
         "",
-        pairs
-            .iter()
-            .map(|r| format!("{r:.3}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        per_round(Mode::On)
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}  (the best these hooks allow)",
+        "no-op programs on the same hooks, mean req/s",
+        off_rps,
+        floor_rps,
+        floor_rps / off_rps
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}",
+        "no-op programs, median req/s",
+        off_med,
+        floor_med,
+        floor_med / off_med
+    );
+    println!(
+        "  {:<44} {:>14} {:>14} {:>10}",
+        "per-round floor/off ratios",
+        "",
+        "",
+        per_round(Mode::Floor)
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}  (scry's own work on top of the hooks)",
+        "tracer ÷ no-op programs, mean req/s",
+        floor_rps,
+        on_rps,
+        on_rps / floor_rps.max(1e-9)
     );
     println!(
         "  {:<44} {:>14.2} {:>14.2} {:>10}",

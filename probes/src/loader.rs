@@ -152,6 +152,44 @@ impl Drop for Probes {
     }
 }
 
+/// The no-op program of `probes-ebpf/src/hooks_floor.bpf.c` (see `build.rs`).
+static HOOKS_FLOOR_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/hooks_floor.bpf.o"));
+
+/// A program that does nothing, attached to every tracepoint in
+/// [`PROGRAMS`]: what the kernel spends only to call BPF at scry's hooks,
+/// the least any tracer built on them can cost. For the overhead benchmark;
+/// detached when dropped.
+pub struct HooksFloor {
+    _ebpf: Ebpf,
+}
+
+impl HooksFloor {
+    pub fn attach() -> Result<HooksFloor, LoadError> {
+        preflight()?;
+        let mut ebpf = Ebpf::load(HOOKS_FLOOR_OBJECT)
+            .map_err(|e| LoadError::Object(one_line(&error_chain(&e))))?;
+        let name = "scry_hooks_floor";
+        let tp: &mut TracePoint = ebpf
+            .program_mut(name)
+            .and_then(|p| p.try_into().ok())
+            .ok_or_else(|| LoadError::Missing {
+                kind: "tracepoint program",
+                name: name.to_string(),
+            })?;
+        tp.load().map_err(|e| load_error(name, &e))?;
+        for (_, category, event) in PROGRAMS {
+            tp.attach(category, event).map_err(|e| LoadError::Attach {
+                program: name.to_string(),
+                category: (*category).to_string(),
+                event: (*event).to_string(),
+                reason: one_line(&error_chain(&e)),
+            })?;
+        }
+        Ok(HooksFloor { _ebpf: ebpf })
+    }
+}
+
 impl Probes {
     /// Checks the prerequisites, loads the object and attaches every program.
     pub fn load(config: LoadConfig) -> Result<Probes, LoadError> {
