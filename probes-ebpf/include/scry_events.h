@@ -134,6 +134,9 @@ struct scry_open_event {
 	__u8 transport; /* enum scry_transport */
 	__u8 source;    /* enum scry_open_source */
 	__u8 _pad[5];
+	/* The task's name (comm): names short-lived processes that are gone
+	 * from /proc by the time userspace looks. */
+	char comm[16];
 };
 
 struct scry_data_event {

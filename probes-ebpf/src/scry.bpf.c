@@ -327,6 +327,7 @@ static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, const struct scr
 	ev.role = c->role;
 	ev.transport = c->transport;
 	ev.source = source;
+	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 	emit(&ev, sizeof(ev));
 }
 

@@ -30,6 +30,7 @@ use crate::protocols::{
     self, Chunk, ConnMeta, Direction, ParserLimits, Protocol, ProtocolCounters, Record, Role,
     StreamParser, Transport,
 };
+use scry_runtime::metadata::{ProcInfo, ProcMetadata};
 
 /// Data chunks of a connection tried for userspace protocol confirmation
 /// before it is given up on.
@@ -310,6 +311,9 @@ pub struct ConnTracker {
     reported: HashMap<AggKey, AggValues>,
     exited: HashSet<u32>,
     seq: u64,
+    /// Where processes are named when first seen, so that rows of
+    /// processes that have since exited still resolve `ctx['cmdline']`.
+    names: Arc<ProcMetadata>,
 }
 
 impl ConnTracker {
@@ -318,7 +322,13 @@ impl ConnTracker {
             .iter()
             .map(|p| (*p, Arc::new(ProtocolCounters::default())))
             .collect();
+        let names = if cfg.proc_root == std::path::Path::new("/proc") {
+            ProcMetadata::shared()
+        } else {
+            Arc::new(ProcMetadata::with_proc_root(&cfg.proc_root))
+        };
         ConnTracker {
+            names,
             cfg,
             clock,
             ticks_per_sec: procfs::clock_ticks_per_sec(),
@@ -340,6 +350,11 @@ impl ConnTracker {
         let mut s = self.stats.clone();
         s.connections_tracked = self.conns.len() as u64;
         s
+    }
+
+    /// What the tracker learnt of the processes it saw.
+    pub fn process_names(&self) -> &Arc<ProcMetadata> {
+        &self.names
     }
 
     pub fn proc_root(&self) -> &std::path::Path {
@@ -417,7 +432,10 @@ impl ConnTracker {
         }
     }
 
-    fn upid(&mut self, h: &RawHeader) -> Arc<str> {
+    /// The process's upid; the first time a process is seen it is also
+    /// named: from /proc while it is alive, else from the kernel's `comm`
+    /// (open events carry it), e.g. for a client that has already exited.
+    fn upid(&mut self, h: &RawHeader, comm: Option<&[u8; 16]>) -> Arc<str> {
         let seq = self.seq;
         if let Some(p) = self.procs.get_mut(&h.tgid) {
             p.last_seq = seq;
@@ -430,9 +448,19 @@ impl ConnTracker {
                 .map(|u| u.start_ticks)
                 .unwrap_or(0)
         };
-        let upid: Arc<str> = scry_runtime::metadata::Upid::new(self.cfg.asid, h.tgid, ticks)
-            .to_string()
-            .into();
+        let id = scry_runtime::metadata::Upid::new(self.cfg.asid, h.tgid, ticks);
+        if self.names.observe(id).is_none_or(|p| p.cmdline.is_empty()) {
+            if let Some(name) = comm.map(comm_name).filter(|n| !n.is_empty()) {
+                self.names.remember(
+                    id,
+                    ProcInfo {
+                        cmdline: name,
+                        container_id: String::new(),
+                    },
+                );
+            }
+        }
+        let upid: Arc<str> = id.to_string().into();
         if self.procs.len() >= self.cfg.max_processes {
             // Forget the least recently active process without connections.
             let live: HashSet<u32> = self.conns.keys().map(|c| c.tgid).collect();
@@ -496,6 +524,7 @@ impl ConnTracker {
         h: &RawHeader,
         role: Role,
         transport: Option<Transport>,
+        comm: Option<&[u8; 16]>,
     ) -> Connection {
         Connection {
             role,
@@ -505,7 +534,7 @@ impl ConnTracker {
             protocol: None,
             rejected: false,
             infer_attempts: 0,
-            upid: self.upid(h),
+            upid: self.upid(h, comm),
             bytes_sent: 0,
             bytes_recv: 0,
             streams: Vec::new(),
@@ -543,6 +572,7 @@ impl ConnTracker {
             &e.hdr,
             role_from_kernel(e.role),
             transport_from_kernel(e.transport),
+            Some(&e.comm),
         );
         conn.remote = e.remote;
         conn.local = e.local;
@@ -560,6 +590,7 @@ impl ConnTracker {
                 &h.hdr,
                 role_from_kernel(h.role),
                 transport_from_kernel(h.transport),
+                None,
             );
             self.fill_from_proc(id, &mut conn);
             self.insert(id, conn);
@@ -879,6 +910,12 @@ fn agg_key(c: &Connection) -> AggKey {
     }
 }
 
+/// A kernel task name (`comm`: up to 15 bytes, NUL-padded) as text.
+fn comm_name(comm: &[u8; 16]) -> String {
+    let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..len]).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -925,6 +962,36 @@ mod tests {
 
     fn tracker() -> ConnTracker {
         ConnTracker::new(TrackerConfig::default(), Clock::fixed(1_000_000_000_000))
+    }
+
+    #[test]
+    fn a_process_gone_from_proc_is_named_by_its_comm() {
+        // A proc tree without pid 4242: the client has already exited.
+        let cfg = TrackerConfig {
+            proc_root: PathBuf::from("/nonexistent/scry-test-proc"),
+            ..TrackerConfig::default()
+        };
+        let mut t = ConnTracker::new(cfg, Clock::fixed(1_000_000_000_000));
+        let mut ev: RawOpenEvent = crate::events::decode(&open(5, 1, 6379))
+            .map(|e| match e {
+                Event::Open(o) => o,
+                other => panic!("{other:?}"),
+            })
+            .unwrap();
+        ev.comm[..9].copy_from_slice(b"redis-cli");
+        t.handle_bytes(&struct_bytes(&ev));
+        let upid = "0:4242:1234".parse().unwrap();
+        let info = t.process_names().process(upid).expect("named");
+        assert_eq!(info.cmdline, "redis-cli");
+        // A later open of the same process does not rename it.
+        ev.hdr.fd = 6;
+        ev.comm = [0; 16];
+        ev.comm[..5].copy_from_slice(b"other");
+        t.handle_bytes(&struct_bytes(&ev));
+        assert_eq!(
+            t.process_names().process(upid).unwrap().cmdline,
+            "redis-cli"
+        );
     }
 
     #[test]

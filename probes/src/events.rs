@@ -145,6 +145,8 @@ pub struct RawOpenEvent {
     pub transport: u8,
     pub source: u8,
     pub _pad: [u8; 5],
+    /// The task's name (`comm`, NUL-padded).
+    pub comm: [u8; 16],
 }
 
 /// `struct scry_data_event` without its trailing `data[]`.
@@ -391,7 +393,7 @@ pub fn layout_table() -> Vec<LayoutEntry> {
         RawOpenEvent,
         "scry_open_event",
         size = size_of::<RawOpenEvent>(),
-        [hdr, remote, local, role, transport, source, _pad]
+        [hdr, remote, local, role, transport, source, _pad, comm]
     );
     // The C struct has data[MAX_DATA] after the header part.
     layout!(
@@ -516,7 +518,7 @@ mod tests {
         assert!(table.len() > 40);
         assert_eq!(size_of::<RawAddr>(), 24);
         assert_eq!(size_of::<RawHeader>(), 40);
-        assert_eq!(size_of::<RawOpenEvent>(), 96);
+        assert_eq!(size_of::<RawOpenEvent>(), 112);
         assert_eq!(size_of::<RawDataHeader>(), 88);
         assert_eq!(size_of::<RawCloseEvent>(), 64);
         assert_eq!(size_of::<RawConn>(), 88);

@@ -66,6 +66,7 @@ async fn captures_redis_commands() {
             "remote_port",
             "latency",
             "trace_role",
+            "upid",
         ],
     );
     eprintln!("{rows:#?}");
@@ -83,6 +84,14 @@ async fn captures_redis_commands() {
         let latency: i64 = r[4].parse().expect("latency");
         assert!(latency > 0, "latency {latency}");
     }
+    // Each redis-cli has exited by now; it is still named (from /proc
+    // while it lived, else from the comm its connect event carried).
+    let upid: scry_runtime::Upid = set[6].parse().expect("upid");
+    let name = scry_runtime::ProcMetadata::shared()
+        .process(upid)
+        .map(|p| p.cmdline)
+        .unwrap_or_default();
+    assert!(name.contains("redis-cli"), "SET client named {name:?}");
     // pipelined: all three seen with their responses
     assert!(client("SET", "pipe").is_some_and(|r| r[2] == "OK"));
     assert!(client("INCR", "pipe").is_some_and(|r| r[2] == "2"));

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use scry_stdlib::MetadataProvider;
 
@@ -193,6 +193,28 @@ impl ProcMetadata {
     /// Reads the host's `/proc`.
     pub fn new() -> Self {
         ProcMetadata::with_proc_root("/proc")
+    }
+
+    /// The process-wide instance over the host's `/proc`: what the tracer
+    /// learns of processes as it sees them (see [`ProcMetadata::observe`],
+    /// [`ProcMetadata::remember`]) is what scripts run in the same scry
+    /// process resolve, after those processes have exited.
+    pub fn shared() -> Arc<ProcMetadata> {
+        static SHARED: OnceLock<Arc<ProcMetadata>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(ProcMetadata::new())).clone()
+    }
+
+    /// Records what is known of a process that `/proc` can no longer tell
+    /// (e.g. only its kernel `comm`), unless a command line is cached. (An
+    /// exiting process is still in `/proc` with an empty command line.)
+    pub fn remember(&self, upid: Upid, info: ProcInfo) {
+        let mut cache = lock(&self.processes);
+        if cache
+            .get(&upid)
+            .is_none_or(|known| known.cmdline.is_empty())
+        {
+            cache.insert(upid, info);
+        }
     }
 
     /// Reads another proc tree (tests, or a host's `/proc` mounted elsewhere).
@@ -419,6 +441,28 @@ mod tests {
         assert!(!md.hostname(&upid.to_string()).is_empty());
         let id = md.container_id(&upid.to_string());
         assert!(id.is_empty() || id.len() == 64, "{id}");
+    }
+
+    #[test]
+    fn remembered_names_fill_in_for_exiting_processes_only() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let md = ProcMetadata::with_proc_root(root.path());
+        let comm = |name: &str| ProcInfo {
+            cmdline: name.into(),
+            container_id: String::new(),
+        };
+        // Exiting: still in /proc, with an empty command line.
+        write_proc(root.path(), 7, 100, b"", "0::/\n");
+        let exiting = Upid::new(0, 7, 100);
+        assert_eq!(md.observe(exiting).map(|p| p.cmdline), Some(String::new()));
+        md.remember(exiting, comm("redis-cli"));
+        assert_eq!(md.cmdline(&exiting.to_string()), "redis-cli");
+        // A command line read from /proc is never replaced.
+        write_proc(root.path(), 8, 100, b"/bin/server\0", "0::/\n");
+        let live = Upid::new(0, 8, 100);
+        assert!(md.observe(live).is_some());
+        md.remember(live, comm("server"));
+        assert_eq!(md.cmdline(&live.to_string()), "/bin/server");
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub fn compile_bundle(
     opts.args = args.to_vec();
     opts.vis = bundle.vis.clone();
     opts.origin = Some(bundle.name.clone());
-    opts.metadata = Arc::new(scry_runtime::metadata::ProcMetadata::new());
+    opts.metadata = scry_runtime::metadata::ProcMetadata::shared();
     Ok(scry_lang::compile(&bundle.pxl, source, &opts)?)
 }
 
