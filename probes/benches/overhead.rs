@@ -81,22 +81,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
 
-    let port = common::free_tcp_port();
-    let p = port.to_string();
-    let _server = common::Server::spawn(
-        "redis-server",
-        &[
-            "--port",
-            &p,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    );
-    common::wait_tcp(port);
+    let (_server, port) = common::redis_server();
 
     println!(
         "overhead: redis-server on 127.0.0.1:{port}; redis-benchmark -c 50 -n {} -t get,set -P 1, \

@@ -179,12 +179,7 @@ impl HooksFloor {
             })?;
         tp.load().map_err(|e| load_error(name, &e))?;
         for (_, category, event) in PROGRAMS {
-            tp.attach(category, event).map_err(|e| LoadError::Attach {
-                program: name.to_string(),
-                category: (*category).to_string(),
-                event: (*event).to_string(),
-                reason: one_line(&error_chain(&e)),
-            })?;
+            attach(tp, name, category, event)?;
         }
         Ok(HooksFloor { _ebpf: ebpf })
     }
@@ -226,12 +221,7 @@ impl Probes {
                 name: (*name).to_string(),
             })?;
             tp.load().map_err(|e| load_error(name, &e))?;
-            tp.attach(category, event).map_err(|e| LoadError::Attach {
-                program: (*name).to_string(),
-                category: (*category).to_string(),
-                event: (*event).to_string(),
-                reason: one_line(&error_chain(&e)),
-            })?;
+            attach(tp, name, category, event)?;
         }
 
         let events = take_map(&mut ebpf, "scry_events")
@@ -283,6 +273,23 @@ impl Probes {
             .collect();
         keys.iter().filter(|k| self.conns.remove(k).is_ok()).count()
     }
+}
+
+/// Attaches a loaded tracepoint program to `category:event`.
+fn attach(
+    tp: &mut TracePoint,
+    program: &str,
+    category: &str,
+    event: &str,
+) -> Result<(), LoadError> {
+    tp.attach(category, event)
+        .map(|_| ())
+        .map_err(|e| LoadError::Attach {
+            program: program.to_string(),
+            category: category.to_string(),
+            event: event.to_string(),
+            reason: one_line(&error_chain(&e)),
+        })
 }
 
 fn take_map(ebpf: &mut Ebpf, name: &'static str) -> Result<aya::maps::Map, LoadError> {

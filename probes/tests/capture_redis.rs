@@ -14,22 +14,8 @@ async fn captures_redis_commands() {
     if common::require("captures_redis_commands", &["redis-server", "redis-cli"]).is_none() {
         return;
     }
-    let port = common::free_tcp_port();
+    let (_server, port) = common::redis_server();
     let p = port.to_string();
-    let _server = common::Server::spawn(
-        "redis-server",
-        &[
-            "--port",
-            &p,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    );
-    common::wait_tcp(port);
 
     let store = Arc::new(TableStore::default());
     let tracer = Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts");

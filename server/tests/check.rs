@@ -93,20 +93,9 @@ fn write_capture(dir: &Path) {
 /// `n` times `step_ns` apart, about a minute ago, placed so that the
 /// fourth and fifth fall on either side of a multiple of 10 s.
 fn straddling_10s_boundary(n: usize, step_ns: i64) -> polars::prelude::Column {
-    use polars::prelude::*;
     const TEN_S: i64 = 10_000_000_000;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
-    let boundary = (now - 60_000_000_000) / TEN_S * TEN_S;
-    let t0 = boundary - 3 * step_ns - step_ns / 2;
-    Int64Chunked::from_vec(
-        "time_".into(),
-        (0..n as i64).map(|i| t0 + i * step_ns).collect(),
-    )
-    .into_datetime(TimeUnit::Nanoseconds, None)
-    .into_column()
+    let boundary = (common::now_ns() - 60_000_000_000) / TEN_S * TEN_S;
+    common::times_from(boundary - 3 * step_ns - step_ns / 2, n, step_ns)
 }
 
 struct Run {

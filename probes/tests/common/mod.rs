@@ -93,6 +93,28 @@ pub fn wait_tcp(port: u16) {
 /// A child process killed on drop.
 pub struct Server(pub Child);
 
+/// A throwaway `redis-server` on a free loopback port, without persistence,
+/// ready for connections: (server, port).
+pub fn redis_server() -> (Server, u16) {
+    let port = free_tcp_port();
+    let p = port.to_string();
+    let server = Server::spawn(
+        "redis-server",
+        &[
+            "--port",
+            &p,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    );
+    wait_tcp(port);
+    (server, port)
+}
+
 impl Server {
     pub fn spawn(bin: &str, args: &[&str]) -> Server {
         let child = Command::new(which(bin).unwrap_or_else(|| bin.into()))

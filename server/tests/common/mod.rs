@@ -31,7 +31,11 @@ pub fn times(n: usize) -> Column {
 
 /// `n` times `step_ns` apart, starting a minute ago.
 pub fn times_every(n: usize, step_ns: i64) -> Column {
-    let t0 = now_ns() - 60_000_000_000;
+    times_from(now_ns() - 60_000_000_000, n, step_ns)
+}
+
+/// `n` times `step_ns` apart, starting at `t0` (ns since the epoch).
+pub fn times_from(t0: i64, n: usize, step_ns: i64) -> Column {
     Int64Chunked::from_vec(
         "time_".into(),
         (0..n as i64).map(|i| t0 + i * step_ns).collect(),
