@@ -91,9 +91,9 @@ enum scry_stat {
 	SCRY_STAT_TRUNCATED = 2,
 	/* data syscalls on sockets with no inferred protocol (not copied). */
 	SCRY_STAT_UNKNOWN_SKIPPED = 3,
-	/* syscalls whose arguments could not be stashed at enter (no task
-	 * storage) or whose exit found another syscall's arguments. */
-	SCRY_STAT_MISSING_ENTER = 4,
+	/* syscall exits whose arguments could not be read (no saved user
+	 * registers for the task). */
+	SCRY_STAT_NO_ARGS = 4,
 	/* bpf_probe_read_user of a payload failed. */
 	SCRY_STAT_READ_FAILURES = 5,
 	/* mmsg messages or iovecs beyond the in-kernel loop bounds. */

@@ -74,6 +74,16 @@ struct inode {
 	unsigned short i_mode;
 };
 
+/* x86-64: the user registers saved at syscall entry. */
+struct pt_regs {
+	unsigned long r10;
+	unsigned long r9;
+	unsigned long r8;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+};
+
 struct file {
 	struct inode *f_inode;
 	void *private_data;

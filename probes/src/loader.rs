@@ -26,31 +26,18 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sc
 
 /// Tracepoint programs: (program name, category, event).
 pub const PROGRAMS: &[(&str, &str, &str)] = &[
-    ("scry_enter_read", "syscalls", "sys_enter_read"),
     ("scry_exit_read", "syscalls", "sys_exit_read"),
-    ("scry_enter_write", "syscalls", "sys_enter_write"),
     ("scry_exit_write", "syscalls", "sys_exit_write"),
-    ("scry_enter_readv", "syscalls", "sys_enter_readv"),
     ("scry_exit_readv", "syscalls", "sys_exit_readv"),
-    ("scry_enter_writev", "syscalls", "sys_enter_writev"),
     ("scry_exit_writev", "syscalls", "sys_exit_writev"),
-    ("scry_enter_sendto", "syscalls", "sys_enter_sendto"),
     ("scry_exit_sendto", "syscalls", "sys_exit_sendto"),
-    ("scry_enter_recvfrom", "syscalls", "sys_enter_recvfrom"),
     ("scry_exit_recvfrom", "syscalls", "sys_exit_recvfrom"),
-    ("scry_enter_sendmsg", "syscalls", "sys_enter_sendmsg"),
     ("scry_exit_sendmsg", "syscalls", "sys_exit_sendmsg"),
-    ("scry_enter_recvmsg", "syscalls", "sys_enter_recvmsg"),
     ("scry_exit_recvmsg", "syscalls", "sys_exit_recvmsg"),
-    ("scry_enter_sendmmsg", "syscalls", "sys_enter_sendmmsg"),
     ("scry_exit_sendmmsg", "syscalls", "sys_exit_sendmmsg"),
-    ("scry_enter_recvmmsg", "syscalls", "sys_enter_recvmmsg"),
     ("scry_exit_recvmmsg", "syscalls", "sys_exit_recvmmsg"),
-    ("scry_enter_connect", "syscalls", "sys_enter_connect"),
     ("scry_exit_connect", "syscalls", "sys_exit_connect"),
-    ("scry_enter_accept", "syscalls", "sys_enter_accept"),
     ("scry_exit_accept", "syscalls", "sys_exit_accept"),
-    ("scry_enter_accept4", "syscalls", "sys_enter_accept4"),
     ("scry_exit_accept4", "syscalls", "sys_exit_accept4"),
     ("scry_enter_close", "syscalls", "sys_enter_close"),
     ("scry_process_exit", "sched", "sched_process_exit"),
@@ -199,9 +186,6 @@ impl Probes {
             n => n.min(u64::from(ring_bytes / 2)),
         };
         let mut ebpf = EbpfLoader::new()
-            // scry_args is task local storage, which aya creates but has no
-            // userspace type for; only the kernel programs use it.
-            .allow_unsupported_maps()
             .override_global("scry_self_tgid", &config.self_tgid, true)
             .override_global("scry_data_cap", &data_cap, true)
             .override_global("scry_wakeup_bytes", &wakeup_bytes, true)
