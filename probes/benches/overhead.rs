@@ -2,14 +2,17 @@
 //! root; otherwise it says why and exits 0):
 //!
 //! 1. **Throughput**: `redis-benchmark -c 50 -n N -t get,set -P 1` with the
-//!    tracer off and on, interleaved (one warm-up, then off/floor/on ×
+//!    tracer off and on, interleaved (one warm-up, then off/floor/kernel/on ×
 //!    rounds), so all see the same machine; requests/s of each phase and the
 //!    ratio on ÷ off (target ≥ 0.95). The rows the on phases recorded are
 //!    counted too (unpaced: the most the tracer is asked to keep up with).
 //!    The *floor* phases attach a program that does nothing to the same
 //!    tracepoints ([`scry_probes::loader::HooksFloor`]): floor ÷ off is the
 //!    best any tracer on these hooks could do on this machine, and on ÷ floor
-//!    what scry's own work (kernel and userspace) costs on top.
+//!    what scry's own work (kernel and userspace) costs on top. The *kernel*
+//!    phases load scry's own programs with a reader that drains the ring
+//!    and does nothing else: kernel ÷ off is the kernel half's cost, on ÷
+//!    kernel the userspace half's.
 //! 2. **Tracer CPU**: this process hosts the tracer (ring-buffer reader,
 //!    parsers, store writes); its user + system CPU time (`getrusage`)
 //!    during each phase, per 10 k requests. The off phases give the baseline
@@ -38,11 +41,12 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use polars::prelude::DataFrame;
-use scry_probes::loader::HooksFloor;
+use scry_probes::loader::{HooksFloor, LoadConfig, Probes};
 use scry_probes::{CaptureSummary, Tracer, TracerConfig};
 use scry_runtime::TableStore;
 
@@ -85,7 +89,7 @@ fn main() {
 
     println!(
         "overhead: redis-server on 127.0.0.1:{port}; redis-benchmark -c 50 -n {} -t get,set -P 1, \
-         {} rounds off/on; paced {} req/s × {} s over {} connections; {} CPUs, load average {}; {}",
+         {} rounds off/floor/kernel/on; paced {} req/s × {} s over {} connections; {} CPUs, load average {}; {}",
         cfg.n,
         cfg.rounds,
         cfg.rate,
@@ -105,7 +109,7 @@ fn main() {
     println!("  warm-up (off): {:.0} req/s (discarded)", warmup.rps);
     let mut phases = Vec::new();
     for round in 1..=cfg.rounds {
-        for mode in [Mode::Off, Mode::Floor, Mode::On] {
+        for mode in MODES {
             let ph = run_phase(&rt, port, cfg.n, mode);
             println!("  round {round} {}", ph.line());
             phases.push(ph);
@@ -116,6 +120,46 @@ fn main() {
     let paced = run_paced(&rt, port, &cfg);
 
     report(&cfg, &phases, &paced);
+}
+
+/// The phases of a round, in order.
+const MODES: [Mode; 4] = [Mode::Off, Mode::Floor, Mode::Kernel, Mode::On];
+
+/// [`Mode::Kernel`]: the probes with a reader that drains the ring every
+/// 5 ms (the tracer's poll interval) and does nothing with the records.
+struct KernelOnly {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl KernelOnly {
+    fn start() -> KernelOnly {
+        let mut probes = Probes::load(LoadConfig::default()).expect("probes load");
+        let mut ring = probes.take_events().expect("the ring buffer");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let _probes = probes;
+            let mut records = 0u64;
+            loop {
+                while let Some(item) = ring.next() {
+                    std::hint::black_box(&*item);
+                    records += 1;
+                }
+                if flag.load(Ordering::Relaxed) {
+                    return records;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        KernelOnly { stop, thread }
+    }
+
+    /// Detaches the probes; returns the records drained.
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
 }
 
 struct Config {
@@ -219,6 +263,9 @@ enum Mode {
     Off,
     /// A no-op program on every tracepoint the tracer uses.
     Floor,
+    /// scry's kernel programs and ring buffer, drained by a reader that
+    /// only counts the records: the kernel half of the tracer.
+    Kernel,
     /// The tracer.
     On,
 }
@@ -228,6 +275,7 @@ impl Mode {
         match self {
             Mode::Off => "off",
             Mode::Floor => "floor",
+            Mode::Kernel => "kernel",
             Mode::On => "on",
         }
     }
@@ -246,6 +294,8 @@ struct Phase {
     client_rows: u64,
     server_rows: u64,
     summary: Option<CaptureSummary>,
+    /// Kernel phases: ring-buffer records the counting reader drained.
+    drained: u64,
 }
 
 impl Phase {
@@ -262,6 +312,9 @@ impl Phase {
             self.get_rps,
             self.cpu_per_10k_ms(),
         );
+        if self.mode == Mode::Kernel {
+            s.push_str(&format!("; {} ring records drained", self.drained));
+        }
         if let Some(sum) = &self.summary {
             s.push_str(&format!(
                 "; rows client {} / server {} of {} req; ring-buffer drops {}; reader woken early {} times",
@@ -284,6 +337,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Pha
         Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts")
     });
     let floor = (mode == Mode::Floor).then(|| HooksFloor::attach().expect("no-op programs attach"));
+    let kernel = (mode == Mode::Kernel).then(KernelOnly::start);
     // Let the probes attach and the reader settle before measuring.
     std::thread::sleep(Duration::from_millis(200));
     let cpu0 = cpu_ns();
@@ -293,6 +347,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Pha
     let cpu = cpu_ns().saturating_sub(cpu0);
     let summary = tracer.map(|t| rt.block_on(t.stop()));
     drop(floor);
+    let drained = kernel.map_or(0, KernelOnly::stop);
     let requests = 2 * n;
     let rps = requests as f64 / (n as f64 / run.set_rps + n as f64 / run.get_rps);
     let (client_rows, server_rows) = if on {
@@ -311,6 +366,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Pha
         client_rows,
         server_rows,
         summary,
+        drained,
     }
 }
 
@@ -455,15 +511,17 @@ fn report(cfg: &Config, phases: &[Phase], paced: &Paced) {
     };
     let off_rps = mean(Mode::Off, &|p| p.rps);
     let floor_rps = mean(Mode::Floor, &|p| p.rps);
+    let kernel_rps = mean(Mode::Kernel, &|p| p.rps);
     let on_rps = mean(Mode::On, &|p| p.rps);
     let off_med = median(of(Mode::Off).map(|p| p.rps).collect());
     let floor_med = median(of(Mode::Floor).map(|p| p.rps).collect());
+    let kernel_med = median(of(Mode::Kernel).map(|p| p.rps).collect());
     let on_med = median(of(Mode::On).map(|p| p.rps).collect());
     let ratio = on_rps / off_rps;
     // Round by round: each phase against the off phase of its round.
     let per_round = |mode: Mode| -> String {
         phases
-            .chunks(3)
+            .chunks(MODES.len())
             .filter_map(|c| {
                 let off = c.iter().find(|p| p.mode == Mode::Off)?;
                 let other = c.iter().find(|p| p.mode == mode)?;
@@ -541,6 +599,34 @@ fn report(cfg: &Config, phases: &[Phase], paced: &Paced) {
         floor_rps,
         on_rps,
         on_rps / floor_rps.max(1e-9)
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}  (kernel half: programs + ring buffer)",
+        "kernel only (records drained, unread), mean",
+        off_rps,
+        kernel_rps,
+        kernel_rps / off_rps
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}",
+        "kernel only, median req/s",
+        off_med,
+        kernel_med,
+        kernel_med / off_med
+    );
+    println!(
+        "  {:<44} {:>14} {:>14} {:>10}",
+        "per-round kernel/off ratios",
+        "",
+        "",
+        per_round(Mode::Kernel)
+    );
+    println!(
+        "  {:<44} {:>14.0} {:>14.0} {:>10.3}  (userspace half: decode, parse, rows)",
+        "tracer ÷ kernel only, mean req/s",
+        kernel_rps,
+        on_rps,
+        on_rps / kernel_rps.max(1e-9)
     );
     println!(
         "  {:<44} {:>14.2} {:>14.2} {:>10}",
