@@ -10,7 +10,6 @@
 //! `a+b...` (one or more groups of `a b`, rendered as Pixie does:
 //! `"a b":[{"a":…},{"b":…},…]`).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Commands whose first argument is a sub-command (`CONFIG GET`).
@@ -217,10 +216,12 @@ enum Arg {
     List(&'static str, Vec<&'static str>),
 }
 
-fn specs() -> &'static HashMap<&'static str, Vec<Arg>> {
-    static SPECS_MAP: OnceLock<HashMap<&'static str, Vec<Arg>>> = OnceLock::new();
-    SPECS_MAP.get_or_init(|| {
-        SPECS
+/// [`SPECS`] parsed, sorted by command for binary search (looked up for
+/// every request: cheaper than hashing the name).
+fn specs() -> &'static [(&'static str, Vec<Arg>)] {
+    static SPECS_SORTED: OnceLock<Vec<(&'static str, Vec<Arg>)>> = OnceLock::new();
+    SPECS_SORTED.get_or_init(|| {
+        let mut v: Vec<(&'static str, Vec<Arg>)> = SPECS
             .iter()
             .map(|&(cmd, spec)| {
                 let args = spec
@@ -242,7 +243,33 @@ fn specs() -> &'static HashMap<&'static str, Vec<Arg>> {
                     .collect();
                 (cmd, args)
             })
-            .collect()
+            .collect();
+        v.sort_by_key(|(cmd, _)| *cmd);
+        v
+    })
+}
+
+fn spec(cmd: &str) -> Option<&'static [Arg]> {
+    let specs = specs();
+    specs
+        .binary_search_by_key(&cmd, |(c, _)| *c)
+        .ok()
+        .map(|i| specs[i].1.as_slice())
+}
+
+/// Every command name scry knows (specs, containers, others), sorted.
+fn known_commands() -> &'static [&'static str] {
+    static KNOWN: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut v: Vec<&'static str> = SPECS
+            .iter()
+            .map(|(c, _)| *c)
+            .chain(CONTAINERS.iter().copied())
+            .chain(OTHER_COMMANDS.iter().copied())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     })
 }
 
@@ -260,20 +287,20 @@ pub fn is_known_command(word: &[u8]) -> bool {
     let Ok(upper) = std::str::from_utf8(upper) else {
         return false;
     };
-    specs().contains_key(upper) || CONTAINERS.contains(&upper) || OTHER_COMMANDS.contains(&upper)
+    known_commands().binary_search(&upper).is_ok()
 }
 
 /// Splits a request's words into the command (upper case; two words for
 /// container commands) and its arguments.
-pub fn split_command(words: &[String]) -> (String, &[String]) {
+pub fn split_command<S: AsRef<str>>(words: &[S]) -> (String, &[S]) {
     let Some(first) = words.first() else {
         return (String::new(), words);
     };
-    let first = first.to_ascii_uppercase();
+    let first = first.as_ref().to_ascii_uppercase();
     if CONTAINERS.contains(&first.as_str()) {
         if let Some(second) = words.get(1) {
             return (
-                format!("{first} {}", second.to_ascii_uppercase()),
+                format!("{first} {}", second.as_ref().to_ascii_uppercase()),
                 &words[2..],
             );
         }
@@ -282,27 +309,27 @@ pub fn split_command(words: &[String]) -> (String, &[String]) {
 }
 
 /// `req_args` for `cmd` with `args`.
-pub fn format_args(cmd: &str, args: &[String]) -> String {
+pub fn format_args<S: AsRef<str>>(cmd: &str, args: &[S]) -> String {
     let special = match cmd {
         "SET" => format_set(args),
         "EVAL" => format_eval("script", args),
         "EVALSHA" => format_eval("sha1", args),
         "AUTH" => match args {
-            [password] => Some(Obj::new().kv("password", password).finish()),
+            [password] => Some(Obj::new().kv("password", password.as_ref()).finish()),
             [user, password] => Some(
                 Obj::new()
-                    .kv("username", user)
-                    .kv("password", password)
+                    .kv("username", user.as_ref())
+                    .kv("password", password.as_ref())
                     .finish(),
             ),
             _ => None,
         },
-        _ => specs().get(cmd).and_then(|spec| format_by_spec(spec, args)),
+        _ => spec(cmd).and_then(|spec| format_by_spec(spec, args)),
     };
     special.unwrap_or_else(|| json_array(args))
 }
 
-fn format_by_spec(spec: &[Arg], args: &[String]) -> Option<String> {
+fn format_by_spec<S: AsRef<str>>(spec: &[Arg], args: &[S]) -> Option<String> {
     if spec.is_empty() {
         return None;
     }
@@ -316,13 +343,13 @@ fn format_by_spec(spec: &[Arg], args: &[String]) -> Option<String> {
         match arg {
             Arg::Fixed(name) => {
                 let (v, r) = rest.split_first()?;
-                obj = obj.kv(name, v);
+                obj = obj.kv(name, v.as_ref());
                 rest = r;
             }
             Arg::Opt(name) => {
                 if rest.len() > required_after {
                     let (v, r) = rest.split_first()?;
-                    obj = obj.kv(name, v);
+                    obj = obj.kv(name, v.as_ref());
                     rest = r;
                 }
             }
@@ -349,49 +376,52 @@ fn format_by_spec(spec: &[Arg], args: &[String]) -> Option<String> {
 
 /// `SET key value [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] [NX|XX] [GET]`:
 /// `{"key":…,"value":…,"options":[…]}`, an expiry kept with its amount.
-fn format_set(args: &[String]) -> Option<String> {
+fn format_set<S: AsRef<str>>(args: &[S]) -> Option<String> {
     let [key, value, opts @ ..] = args else {
         return None;
     };
-    let mut options = Vec::new();
+    let mut obj = Obj::new()
+        .kv("key", key.as_ref())
+        .kv("value", value.as_ref());
+    // The options array, written in place.
+    obj.key("options");
+    obj.0.push('[');
     let mut i = 0;
     while i < opts.len() {
-        let o = &opts[i];
+        if i > 0 {
+            obj.0.push(',');
+        }
+        let o = opts[i].as_ref();
         if ["EX", "PX", "EXAT", "PXAT"]
             .iter()
             .any(|t| o.eq_ignore_ascii_case(t))
         {
-            let amount = opts.get(i + 1)?;
-            options.push(format!("{o} {amount}"));
+            let amount = opts.get(i + 1)?.as_ref();
+            push_json_str(&mut obj.0, &format!("{o} {amount}"));
             i += 2;
         } else {
-            options.push(o.clone());
+            push_json_str(&mut obj.0, o);
             i += 1;
         }
     }
-    Some(
-        Obj::new()
-            .kv("key", key)
-            .kv("value", value)
-            .raw("options", &json_array(&options))
-            .finish(),
-    )
+    obj.0.push(']');
+    Some(obj.finish())
 }
 
 /// `EVAL script numkeys key... arg...`: `{"script":…,"numkeys":…,"key":[…],"value":[…]}`.
-fn format_eval(first: &str, args: &[String]) -> Option<String> {
+fn format_eval<S: AsRef<str>>(first: &str, args: &[S]) -> Option<String> {
     let [script, numkeys, rest @ ..] = args else {
         return None;
     };
-    let n: usize = numkeys.parse().ok()?;
+    let n: usize = numkeys.as_ref().parse().ok()?;
     if n > rest.len() {
         return None;
     }
     let (keys, values) = rest.split_at(n);
     Some(
         Obj::new()
-            .kv(first, script)
-            .kv("numkeys", numkeys)
+            .kv(first, script.as_ref())
+            .kv("numkeys", numkeys.as_ref())
             .raw("key", &json_array(keys))
             .raw("value", &json_array(values))
             .finish(),
@@ -454,7 +484,7 @@ pub fn json_array<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 /// Pixie's repeated key-values: `[{"a":v1},{"b":v2},{"a":v3},…]`.
-fn repeated_kvs(subs: &[&str], items: &[String]) -> String {
+fn repeated_kvs<S: AsRef<str>>(subs: &[&str], items: &[S]) -> String {
     let mut out = String::from("[");
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
@@ -464,7 +494,7 @@ fn repeated_kvs(subs: &[&str], items: &[String]) -> String {
         out.push('{');
         push_json_str(&mut out, key);
         out.push(':');
-        push_json_str(&mut out, v);
+        push_json_str(&mut out, v.as_ref());
         out.push('}');
     }
     out.push(']');

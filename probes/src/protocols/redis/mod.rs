@@ -58,7 +58,7 @@ fn other(d: Direction) -> Direction {
 }
 
 /// Does this frame look like a command (so its direction is the request side)?
-fn looks_like_request(frame: &RedisFrame) -> bool {
+fn looks_like_request(frame: &RedisFrame<'_>) -> bool {
     match frame {
         RedisFrame::Inline(words) => !words.is_empty(),
         RedisFrame::Value(RespValue::Array(items)) => match items.first() {
@@ -124,13 +124,16 @@ impl RedisParser {
             }
             match parse_frame(half.stream.bytes(), is_request_side) {
                 Parsed::Frame { frame, consumed } => {
+                    // The frame borrows the stream's bytes: hand it on,
+                    // then consume them.
                     let ts = half.stream.timestamp_at(0);
-                    half.stream.consume(consumed);
                     half.resync = false;
-                    let req_dir = *self.req_dir.get_or_insert(if looks_like_request(&frame) {
-                        direction
-                    } else {
-                        other(direction)
+                    let req_dir = *self.req_dir.get_or_insert_with(|| {
+                        if looks_like_request(&frame) {
+                            direction
+                        } else {
+                            other(direction)
+                        }
                     });
                     if direction == req_dir {
                         self.stitcher.on_request(frame, ts);
@@ -142,6 +145,7 @@ impl RedisParser {
                             }
                         }
                     }
+                    half.stream.consume(consumed);
                 }
                 Parsed::NeedMore => return,
                 Parsed::Invalid(_) => {
@@ -181,6 +185,10 @@ impl StreamParser for RedisParser {
                 }
             }
         }
+    }
+
+    fn drain_records(&mut self, out: &mut Vec<Record>) {
+        out.extend(self.stitcher.drain_records().map(Record::Redis));
     }
 
     fn take_records(&mut self) -> Vec<Record> {

@@ -71,7 +71,7 @@ fn int(text: &[u8]) -> Res<i64> {
 }
 
 /// Reads `len` bytes plus CRLF.
-fn blob(buf: &[u8], pos: &mut usize, len: i64) -> Res<Vec<u8>> {
+fn blob<'a>(buf: &'a [u8], pos: &mut usize, len: i64) -> Res<&'a [u8]> {
     if !(0..=MAX_BULK_BYTES).contains(&len) {
         return Err(Stop::Invalid("bad bulk length"));
     }
@@ -88,7 +88,7 @@ fn blob(buf: &[u8], pos: &mut usize, len: i64) -> Res<Vec<u8>> {
         return Err(Stop::Invalid("bulk string not terminated by CRLF"));
     }
     *pos += len + 2;
-    Ok(rest[..len].to_vec())
+    Ok(&rest[..len])
 }
 
 fn count(text: &[u8]) -> Res<Option<usize>> {
@@ -102,7 +102,7 @@ fn count(text: &[u8]) -> Res<Option<usize>> {
     Ok(Some(n as usize))
 }
 
-fn elements(buf: &[u8], pos: &mut usize, n: usize, depth: usize) -> Res<Vec<RespValue>> {
+fn elements<'a>(buf: &'a [u8], pos: &mut usize, n: usize, depth: usize) -> Res<Vec<RespValue<'a>>> {
     let mut v = Vec::with_capacity(n.min(64));
     for _ in 0..n {
         v.push(value(buf, pos, depth + 1)?);
@@ -110,7 +110,7 @@ fn elements(buf: &[u8], pos: &mut usize, n: usize, depth: usize) -> Res<Vec<Resp
     Ok(v)
 }
 
-fn value(buf: &[u8], pos: &mut usize, depth: usize) -> Res<RespValue> {
+fn value<'a>(buf: &'a [u8], pos: &mut usize, depth: usize) -> Res<RespValue<'a>> {
     if depth > MAX_DEPTH {
         return Err(Stop::Invalid("nesting too deep"));
     }
@@ -119,12 +119,12 @@ fn value(buf: &[u8], pos: &mut usize, depth: usize) -> Res<RespValue> {
     };
     *pos += 1;
     Ok(match t {
-        b'+' => RespValue::Simple(line(buf, pos)?.to_vec()),
-        b'-' => RespValue::Error(line(buf, pos)?.to_vec()),
+        b'+' => RespValue::Simple(line(buf, pos)?),
+        b'-' => RespValue::Error(line(buf, pos)?),
         b':' => {
             let l = line(buf, pos)?;
             int(l)?;
-            RespValue::Integer(l.to_vec())
+            RespValue::Integer(l)
         }
         b'$' => match int(line(buf, pos)?)? {
             -1 => RespValue::Null,
@@ -140,13 +140,13 @@ fn value(buf: &[u8], pos: &mut usize, depth: usize) -> Res<RespValue> {
             }
             RespValue::Null
         }
-        b',' => RespValue::Double(line(buf, pos)?.to_vec()),
+        b',' => RespValue::Double(line(buf, pos)?),
         b'#' => match line(buf, pos)? {
             b"t" => RespValue::Boolean(true),
             b"f" => RespValue::Boolean(false),
             _ => return Err(Stop::Invalid("bad boolean")),
         },
-        b'(' => RespValue::BigNumber(line(buf, pos)?.to_vec()),
+        b'(' => RespValue::BigNumber(line(buf, pos)?),
         b'!' => {
             let n = int(line(buf, pos)?)?;
             RespValue::BulkError(blob(buf, pos, n)?)
@@ -156,7 +156,7 @@ fn value(buf: &[u8], pos: &mut usize, depth: usize) -> Res<RespValue> {
             let b = blob(buf, pos, n)?;
             // `txt:` / `mkd:` prefix.
             RespValue::Verbatim(if b.len() >= 4 && b[3] == b':' {
-                b[4..].to_vec()
+                &b[4..]
             } else {
                 b
             })
@@ -197,7 +197,7 @@ fn value(buf: &[u8], pos: &mut usize, depth: usize) -> Res<RespValue> {
 }
 
 /// Parses one RESP value at the start of `buf`.
-pub fn parse_value(buf: &[u8]) -> Parsed<RespValue> {
+pub fn parse_value(buf: &[u8]) -> Parsed<RespValue<'_>> {
     let mut pos = 0;
     match value(buf, &mut pos, 0) {
         Ok(v) => Parsed::Frame {
@@ -212,7 +212,7 @@ pub fn parse_value(buf: &[u8]) -> Parsed<RespValue> {
 /// Parses one frame: a RESP value, or (if `allow_inline` and the bytes do
 /// not start with a type byte) an inline command line. An empty inline
 /// line is a frame with no words.
-pub fn parse_frame(buf: &[u8], allow_inline: bool) -> Parsed<RedisFrame> {
+pub fn parse_frame(buf: &[u8], allow_inline: bool) -> Parsed<RedisFrame<'_>> {
     let Some(&first) = buf.first() else {
         return Parsed::NeedMore;
     };
@@ -231,7 +231,7 @@ pub fn parse_frame(buf: &[u8], allow_inline: bool) -> Parsed<RedisFrame> {
 
 /// An inline command: printable words separated by blanks, ending in LF
 /// (CRLF in practice).
-pub fn parse_inline(buf: &[u8]) -> Parsed<RedisFrame> {
+pub fn parse_inline(buf: &[u8]) -> Parsed<RedisFrame<'_>> {
     let limit = buf.len().min(MAX_LINE_BYTES + 1);
     let Some(nl) = memchr::memchr(b'\n', &buf[..limit]) else {
         if !buf[..limit]
@@ -249,10 +249,9 @@ pub fn parse_inline(buf: &[u8]) -> Parsed<RedisFrame> {
     if !line.iter().all(|&b| is_inline_byte(b)) {
         return Parsed::Invalid("not an inline command");
     }
-    let words: Vec<Vec<u8>> = line
+    let words: Vec<&[u8]> = line
         .split(|&b| b == b' ' || b == b'\t')
         .filter(|w| !w.is_empty())
-        .map(<[u8]>::to_vec)
         .collect();
     if let Some(cmd) = words.first() {
         if !super::commands::is_known_command(cmd) {

@@ -9,6 +9,7 @@
 //! - `SUBSCRIBE a b` is answered by one confirmation per channel: the first
 //!   completes the record, the others are absorbed.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::commands::{format_args, split_command};
@@ -42,27 +43,35 @@ pub struct RedisStitcher {
     skip_responses: usize,
 }
 
-/// The words of a request: bulk strings (or inline words) as text.
-pub fn request_words(frame: &RedisFrame) -> Option<Vec<String>> {
+/// The words of a request: bulk strings (or inline words) as text,
+/// borrowed from the frame when they are valid UTF-8 (they nearly always
+/// are), so most requests allocate nothing here.
+pub fn request_words<'a>(frame: &RedisFrame<'a>) -> Option<Vec<Cow<'a, str>>> {
     match frame {
-        RedisFrame::Inline(words) => Some(
-            words
+        RedisFrame::Inline(words) => {
+            Some(words.iter().map(|w| String::from_utf8_lossy(w)).collect())
+        }
+        RedisFrame::Value(RespValue::Array(items)) => Some(
+            items
                 .iter()
-                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .map(|item| match item {
+                    RespValue::Bulk(b) | RespValue::Simple(b) => String::from_utf8_lossy(b),
+                    other => Cow::Owned(render(other)),
+                })
                 .collect(),
         ),
-        RedisFrame::Value(RespValue::Array(items)) => Some(items.iter().map(render).collect()),
         RedisFrame::Value(_) => None,
     }
 }
 
-fn first_word(items: &[RespValue]) -> Option<String> {
-    match items.first()? {
-        RespValue::Bulk(b) | RespValue::Simple(b) => {
-            Some(String::from_utf8_lossy(b).to_ascii_lowercase())
-        }
-        _ => None,
-    }
+/// Which of `words` (ASCII, any case) the first element of a reply is.
+fn first_word_is(items: &[RespValue<'_>], words: &[&str]) -> Option<usize> {
+    let (RespValue::Bulk(b) | RespValue::Simple(b)) = items.first()? else {
+        return None;
+    };
+    words
+        .iter()
+        .position(|w| w.as_bytes().eq_ignore_ascii_case(b))
 }
 
 impl RedisStitcher {
@@ -85,7 +94,7 @@ impl RedisStitcher {
         }
     }
 
-    pub fn on_request(&mut self, frame: RedisFrame, timestamp_ns: u64) {
+    pub fn on_request(&mut self, frame: RedisFrame<'_>, timestamp_ns: u64) {
         let (cmd, args, expected_replies) = match request_words(&frame) {
             Some(words) if words.is_empty() => return, // empty inline line
             Some(words) => {
@@ -116,7 +125,7 @@ impl RedisStitcher {
 
     pub fn on_response(
         &mut self,
-        value: RespValue,
+        value: RespValue<'_>,
         timestamp_ns: u64,
         request_direction: Direction,
     ) {
@@ -127,9 +136,7 @@ impl RedisStitcher {
             _ => (None, false),
         };
         if let Some(items) = items {
-            let kind = first_word(items);
-            let kind = kind.as_deref().unwrap_or("");
-            if SUBSCRIBE_FAMILY.contains(&kind) && items.len() == 3 {
+            if first_word_is(items, &SUBSCRIBE_FAMILY).is_some() && items.len() == 3 {
                 let front_subscribes = self
                     .pending
                     .front()
@@ -141,7 +148,9 @@ impl RedisStitcher {
                 if !front_subscribes {
                     return; // e.g. one of several UNSUBSCRIBE-all replies
                 }
-            } else if (MESSAGE_KINDS.contains(&kind) && items.len() >= 3) || is_push {
+            } else if (first_word_is(items, &MESSAGE_KINDS).is_some() && items.len() >= 3)
+                || is_push
+            {
                 self.push_record(
                     PUSH_PUB_CMD.to_string(),
                     String::new(),
@@ -177,7 +186,7 @@ impl RedisStitcher {
         &mut self,
         req_cmd: String,
         req_args: String,
-        resp: &RespValue,
+        resp: &RespValue<'_>,
         req_ts: u64,
         resp_ts: u64,
         role: Role,
@@ -209,6 +218,11 @@ impl RedisStitcher {
         if self.pending.pop_front().is_some() {
             ProtocolCounters::add(&self.counters.unmatched_requests, 1);
         }
+    }
+
+    /// The finished records, leaving the buffer's capacity in place.
+    pub fn drain_records(&mut self) -> std::vec::Drain<'_, RedisRecord> {
+        self.records.drain(..)
     }
 
     pub fn take_records(&mut self) -> Vec<RedisRecord> {

@@ -32,7 +32,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Pixie's text for a value.
-pub fn render(v: &RespValue) -> String {
+pub fn render(v: &RespValue<'_>) -> String {
     match v {
         RespValue::Simple(b) | RespValue::Integer(b) | RespValue::Bulk(b) => text(b),
         RespValue::Double(b) | RespValue::BigNumber(b) | RespValue::Verbatim(b) => text(b),

@@ -2,47 +2,49 @@
 
 use crate::protocols::RecordCommon;
 
-/// One RESP2/RESP3 value. Scalars keep their bytes as sent.
+/// One RESP2/RESP3 value. Scalars borrow their bytes from the stream
+/// buffer they were parsed from (no copy per element: every request the
+/// tracer sees is parsed, twice when both ends are traced).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RespValue {
+pub enum RespValue<'a> {
     /// `+OK`
-    Simple(Vec<u8>),
+    Simple(&'a [u8]),
     /// `-ERR …`
-    Error(Vec<u8>),
+    Error(&'a [u8]),
     /// `:42` (kept as text)
-    Integer(Vec<u8>),
+    Integer(&'a [u8]),
     /// `$3 foo`
-    Bulk(Vec<u8>),
+    Bulk(&'a [u8]),
     /// `$-1` (RESP2 null bulk string) or `_` (RESP3 null)
     Null,
     /// `*-1` (RESP2 null array)
     NullArray,
     /// `*n …`
-    Array(Vec<RespValue>),
+    Array(Vec<RespValue<'a>>),
     /// `,3.14` (RESP3)
-    Double(Vec<u8>),
+    Double(&'a [u8]),
     /// `#t` / `#f` (RESP3)
     Boolean(bool),
     /// `(3492890328409238509324850943850943825024385` (RESP3)
-    BigNumber(Vec<u8>),
+    BigNumber(&'a [u8]),
     /// `!21 SYNTAX invalid syntax` (RESP3)
-    BulkError(Vec<u8>),
+    BulkError(&'a [u8]),
     /// `=15 txt:Some string` (RESP3); the 3-letter format and `:` are dropped.
-    Verbatim(Vec<u8>),
+    Verbatim(&'a [u8]),
     /// `%n k v …` (RESP3)
-    Map(Vec<(RespValue, RespValue)>),
+    Map(Vec<(RespValue<'a>, RespValue<'a>)>),
     /// `~n …` (RESP3)
-    Set(Vec<RespValue>),
+    Set(Vec<RespValue<'a>>),
     /// `>n …` (RESP3 out-of-band push: pub/sub messages, invalidations)
-    Push(Vec<RespValue>),
+    Push(Vec<RespValue<'a>>),
 }
 
 /// One frame on the wire: a RESP value, or an inline command
 /// (`PING\r\n`, as typed into telnet) split into words.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedisFrame {
-    Value(RespValue),
-    Inline(Vec<Vec<u8>>),
+pub enum RedisFrame<'a> {
+    Value(RespValue<'a>),
+    Inline(Vec<&'a [u8]>),
 }
 
 /// A parsed request waiting for its response.
