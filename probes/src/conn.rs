@@ -304,13 +304,16 @@ pub struct ConnTracker {
     current: HashMap<(u32, i32), u64, FxBuild>,
     procs: HashMap<u32, ProcEntry, FxBuild>,
     counters: HashMap<Protocol, Arc<ProtocolCounters>>,
-    data_stats: HashMap<Protocol, ProtocolDataStats>,
+    /// Indexed by `Protocol as usize`: updated on every data event.
+    data_stats: [ProtocolDataStats; Protocol::ALL.len()],
     records: Vec<Record>,
     stats: TrackerStats,
     retired: HashMap<AggKey, AggValues>,
     reported: HashMap<AggKey, AggValues>,
     exited: HashSet<u32>,
     seq: u64,
+    /// Newest kernel (monotonic) timestamp of the events handled.
+    newest_event_ns: u64,
     /// Where processes are named when first seen, so that rows of
     /// processes that have since exited still resolve `ctx['cmdline']`.
     names: Arc<ProcMetadata>,
@@ -336,13 +339,14 @@ impl ConnTracker {
             current: HashMap::default(),
             procs: HashMap::default(),
             counters,
-            data_stats: HashMap::new(),
+            data_stats: Default::default(),
             records: Vec::new(),
             stats: TrackerStats::default(),
             retired: HashMap::new(),
             reported: HashMap::new(),
             exited: HashSet::new(),
             seq: 0,
+            newest_event_ns: 0,
         }
     }
 
@@ -365,13 +369,31 @@ impl ConnTracker {
         &self.counters
     }
 
-    pub fn data_stats(&self) -> &HashMap<Protocol, ProtocolDataStats> {
-        &self.data_stats
+    /// Data counters of the protocols that saw any.
+    pub fn data_stats(&self) -> HashMap<Protocol, ProtocolDataStats> {
+        Protocol::ALL
+            .iter()
+            .zip(self.data_stats)
+            .filter(|(_, d)| d.data_events > 0)
+            .map(|(p, d)| (*p, d))
+            .collect()
     }
 
     /// Records completed since the last call.
     pub fn take_records(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.records)
+        // The next batch starts at this one's size: growing a vector of
+        // thousands of records by doubling copies it several times a flush.
+        let room = self.records.len();
+        std::mem::replace(&mut self.records, Vec::with_capacity(room))
+    }
+
+    /// Wall-clock time (ns since the epoch) of the newest event handled;
+    /// 0 before the first.
+    pub fn newest_event_time_ns(&self) -> u64 {
+        if self.newest_event_ns == 0 {
+            return 0;
+        }
+        self.clock.to_realtime(self.newest_event_ns)
     }
 
     /// Processes that exited since the last call.
@@ -405,6 +427,7 @@ impl ConnTracker {
         self.stats.events += 1;
         self.seq += 1;
         let tgid = ev.header().tgid;
+        self.newest_event_ns = self.newest_event_ns.max(ev.header().timestamp_ns);
         if let Some(pids) = &self.cfg.pids {
             if !pids.contains(&tgid) {
                 self.stats.pid_filtered += 1;
@@ -651,7 +674,7 @@ impl ConnTracker {
                 }
             },
         };
-        let ds = self.data_stats.entry(protocol).or_default();
+        let ds = &mut self.data_stats[protocol as usize];
         ds.data_events += 1;
         ds.bytes_copied += data.len() as u64;
         ds.bytes_moved += h.original_len;
@@ -675,7 +698,7 @@ impl ConnTracker {
                     {
                         let mut s = conn.streams.swap_remove(oldest);
                         s.parser.close();
-                        self.records.extend(s.parser.take_records());
+                        s.parser.drain_records(&mut self.records);
                         self.stats.udp_peers_evicted += 1;
                     }
                 }
@@ -711,7 +734,7 @@ impl ConnTracker {
             original_len: usize::try_from(h.original_len).unwrap_or(usize::MAX),
             datagram: transport == Transport::Udp,
         });
-        self.records.extend(stream.parser.take_records());
+        stream.parser.drain_records(&mut self.records);
     }
 
     fn on_close(&mut self, e: &RawCloseEvent) {
@@ -736,7 +759,7 @@ impl ConnTracker {
         };
         for s in &mut c.streams {
             s.parser.close();
-            self.records.extend(s.parser.take_records());
+            s.parser.drain_records(&mut self.records);
         }
         let key = agg_key(&c);
         let v = self.retired.entry(key).or_default();
@@ -835,7 +858,7 @@ impl ConnTracker {
             if let Some(c) = self.conns.get_mut(&id) {
                 for s in &mut c.streams {
                     s.parser.close();
-                    self.records.extend(s.parser.take_records());
+                    s.parser.drain_records(&mut self.records);
                 }
                 c.streams.clear();
             }

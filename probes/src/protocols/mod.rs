@@ -139,6 +139,12 @@ pub trait StreamParser: Send {
     fn feed(&mut self, chunk: Chunk<'_>);
     /// Records completed since the last call.
     fn take_records(&mut self) -> Vec<Record>;
+    /// Moves the records completed since the last call onto `out`; unlike
+    /// [`StreamParser::take_records`], the parser keeps its buffer (this
+    /// runs after every chunk the tracker feeds).
+    fn drain_records(&mut self, out: &mut Vec<Record>) {
+        out.extend(self.take_records());
+    }
     /// The connection closed: flush what can be flushed, count what can't.
     fn close(&mut self);
 }

@@ -94,6 +94,13 @@ pub fn to_frames(records: Vec<Record>) -> Vec<(&'static str, DataFrame)> {
             Record::Redis(r) => redis.push(r),
         }
     }
+    // In time order: the store sorts any batch that is not, with a
+    // parallel Polars sort that wakes its whole thread pool at every flush.
+    // Records come out nearly sorted (a flush's records complete in ring
+    // order, across connections), so this sort is a cheap pass.
+    http.sort_by_key(|r| r.common.time_ns());
+    dns.sort_by_key(|r| r.common.time_ns());
+    redis.sort_by_key(|r| r.common.time_ns());
     let mut out = Vec::new();
     push_frame(&mut out, &http);
     push_frame(&mut out, &dns);
@@ -232,6 +239,32 @@ mod tests {
             assert_eq!(**df.schema(), schema.polars_schema(), "{name}");
             assert_eq!(df.height(), 1);
         }
+    }
+
+    #[test]
+    fn frames_are_in_time_order() {
+        // Three redis records completed out of time order (as records of
+        // different connections are, across CPUs).
+        let mut recs = Vec::new();
+        for resp_ts in [30, 10, 20] {
+            let Some(Record::Redis(mut r)) = sample_records().pop() else {
+                panic!("the sample ends with a redis record");
+            };
+            r.common.req_timestamp_ns = resp_ts - 1;
+            r.common.resp_timestamp_ns = resp_ts;
+            recs.push(Record::Redis(r));
+        }
+        let frames = to_frames(recs);
+        let times: Vec<i64> = frames[0]
+            .1
+            .column("time_")
+            .unwrap()
+            .datetime()
+            .unwrap()
+            .physical()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(times, [10, 20, 30]);
     }
 
     /// Every catalog column is known to the records (no silent zero values).

@@ -131,6 +131,10 @@ impl StreamParser for DnsParser {
         }
     }
 
+    fn drain_records(&mut self, out: &mut Vec<Record>) {
+        out.extend(self.stitcher.drain_records().map(Record::Dns));
+    }
+
     fn take_records(&mut self) -> Vec<Record> {
         self.stitcher
             .take_records()

@@ -59,6 +59,11 @@ impl DnsStitcher {
         });
     }
 
+    /// The finished records, leaving the buffer's capacity in place.
+    pub fn drain_records(&mut self) -> std::vec::Drain<'_, DnsRecord> {
+        self.records.drain(..)
+    }
+
     pub fn take_records(&mut self) -> Vec<DnsRecord> {
         std::mem::take(&mut self.records)
     }

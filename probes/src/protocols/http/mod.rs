@@ -238,6 +238,10 @@ impl StreamParser for HttpParser {
         }
     }
 
+    fn drain_records(&mut self, out: &mut Vec<Record>) {
+        out.extend(self.stitcher.drain_records().map(Record::Http));
+    }
+
     fn take_records(&mut self) -> Vec<Record> {
         self.stitcher
             .take_records()

@@ -70,6 +70,11 @@ impl HttpStitcher {
         self.records.push(HttpRecord { common, req, resp });
     }
 
+    /// The finished records, leaving the buffer's capacity in place.
+    pub fn drain_records(&mut self) -> std::vec::Drain<'_, HttpRecord> {
+        self.records.drain(..)
+    }
+
     pub fn take_records(&mut self) -> Vec<HttpRecord> {
         std::mem::take(&mut self.records)
     }
