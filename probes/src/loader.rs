@@ -24,7 +24,10 @@ unsafe impl aya::Pod for RawConn {}
 /// The compiled kernel object (see `build.rs`).
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/scry.bpf.o"));
 
-/// Tracepoint programs: (program name, category, event).
+/// Tracepoint programs: (program name, category, event). Syscalls are
+/// hooked at their exit only (the arguments come from the saved user
+/// registers; see `syscall_args` in `scry.bpf.c`); `close` at its enter,
+/// while the fd still names the socket.
 pub const PROGRAMS: &[(&str, &str, &str)] = &[
     ("scry_exit_read", "syscalls", "sys_exit_read"),
     ("scry_exit_write", "syscalls", "sys_exit_write"),
