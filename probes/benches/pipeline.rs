@@ -78,26 +78,41 @@ fn workload(requests: u64) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for c in 0..CONNECTIONS {
         let client_port = 40_000 + c as u16;
-        out.push(struct_bytes(&RawOpenEvent {
-            hdr: header(EV_OPEN, CLIENT_TGID, 10 + c as i32, 1 + u64::from(c), 1),
-            remote: localhost(SERVER_PORT),
-            local: localhost(client_port),
-            role: ROLE_CLIENT,
-            transport: TRANSPORT_TCP,
-            source: OPEN_CONNECT,
-            comm: comm(b"redis-benchmark"),
-            ..RawOpenEvent::default()
-        }));
-        out.push(struct_bytes(&RawOpenEvent {
-            hdr: header(EV_OPEN, SERVER_TGID, 100 + c as i32, 1001 + u64::from(c), 1),
-            remote: localhost(client_port),
-            local: localhost(SERVER_PORT),
-            role: ROLE_SERVER,
-            transport: TRANSPORT_TCP,
-            source: OPEN_ACCEPT,
-            comm: comm(b"redis-server"),
-            ..RawOpenEvent::default()
-        }));
+        // (tgid, fd, generation, remote port, local port, role, how, comm)
+        let ends = [
+            (
+                CLIENT_TGID,
+                10,
+                1,
+                SERVER_PORT,
+                client_port,
+                ROLE_CLIENT,
+                OPEN_CONNECT,
+                &b"redis-benchmark"[..],
+            ),
+            (
+                SERVER_TGID,
+                100,
+                1001,
+                client_port,
+                SERVER_PORT,
+                ROLE_SERVER,
+                OPEN_ACCEPT,
+                &b"redis-server"[..],
+            ),
+        ];
+        for (tgid, fd, generation, remote, local, role, source, name) in ends {
+            out.push(struct_bytes(&RawOpenEvent {
+                hdr: header(EV_OPEN, tgid, fd + c as i32, generation + u64::from(c), 1),
+                remote: localhost(remote),
+                local: localhost(local),
+                role,
+                transport: TRANSPORT_TCP,
+                source,
+                comm: comm(name),
+                ..RawOpenEvent::default()
+            }));
+        }
     }
     let set: &[u8] = b"*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nVXK\r\n";
     let get: &[u8] = b"*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n";
@@ -115,30 +130,17 @@ fn workload(requests: u64) -> Vec<Vec<u8>> {
             ts += 5_000;
             header(EV_DATA, tgid, fd, generation, ts)
         };
-        out.push(data(
-            next(CLIENT_TGID, cfd, cgen),
-            DIR_EGRESS,
-            ROLE_CLIENT,
-            req,
-        ));
-        out.push(data(
-            next(SERVER_TGID, sfd, sgen),
-            DIR_INGRESS,
-            ROLE_SERVER,
-            req,
-        ));
-        out.push(data(
-            next(SERVER_TGID, sfd, sgen),
-            DIR_EGRESS,
-            ROLE_SERVER,
-            resp,
-        ));
-        out.push(data(
-            next(CLIENT_TGID, cfd, cgen),
-            DIR_INGRESS,
-            ROLE_CLIENT,
-            resp,
-        ));
+        // The request leaves the client and reaches the server; the
+        // response leaves the server and reaches the client.
+        let hops = [
+            (CLIENT_TGID, cfd, cgen, DIR_EGRESS, ROLE_CLIENT, req),
+            (SERVER_TGID, sfd, sgen, DIR_INGRESS, ROLE_SERVER, req),
+            (SERVER_TGID, sfd, sgen, DIR_EGRESS, ROLE_SERVER, resp),
+            (CLIENT_TGID, cfd, cgen, DIR_INGRESS, ROLE_CLIENT, resp),
+        ];
+        for (tgid, fd, generation, direction, role, bytes) in hops {
+            out.push(data(next(tgid, fd, generation), direction, role, bytes));
+        }
     }
     out
 }
