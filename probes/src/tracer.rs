@@ -41,6 +41,20 @@ use crate::stats::{CaptureSummary, ProbeStatRow, ProcStatsRow, StoreStats};
 /// How far behind the newest event a record must be to be written at a
 /// periodic flush (see [`Writer::flush_records`]).
 const FLUSH_HOLD_NS: u64 = 5_000_000;
+/// How old (by the wall clock) a record must be to be written at a
+/// periodic flush even when no newer event came: traffic that stops must
+/// not leave its last records unwritten.
+const FLUSH_IDLE_NS: u64 = 100_000_000;
+
+/// Which records a flush writes.
+#[derive(Debug, Clone, Copy)]
+enum Flush {
+    /// Those older than [`FLUSH_HOLD_NS`] before the newest event, or than
+    /// [`FLUSH_IDLE_NS`] before `now_ns` (wall clock).
+    Periodic { now_ns: u64 },
+    /// All of them (the capture is stopping).
+    All,
+}
 
 /// Ring-buffer records handled per wake-up before the other duties
 /// (flushes, stats, stop) get a turn.
@@ -206,9 +220,8 @@ impl Writer {
         }
     }
 
-    /// Writes the finished records older than [`FLUSH_HOLD_NS`] before
-    /// the newest event (all of them when `all`), keeping the rest for the
-    /// next flush.
+    /// Writes the finished records that `flush` selects, keeping the rest
+    /// for the next flush.
     ///
     /// Why hold any back: both CPUs write the ring, each event stamped
     /// just before it is written, so ring order is time order only to
@@ -216,20 +229,23 @@ impl Writer {
     /// would overlap the previous batch in time, and the store merges
     /// overlapping batches (vstack, then a sort of up to 16 Ki rows) at
     /// every flush. Records a few milliseconds old are safe from that.
-    fn flush_records(&mut self, tracker: &mut ConnTracker, all: bool) {
+    fn flush_records(&mut self, tracker: &mut ConnTracker, flush: Flush) {
         self.held.extend(tracker.take_records());
         if self.held.is_empty() {
             return;
         }
-        let ready = if all {
-            std::mem::take(&mut self.held)
-        } else {
-            let watermark = tracker.newest_event_time_ns().saturating_sub(FLUSH_HOLD_NS);
+        let ready = if let Flush::Periodic { now_ns } = flush {
+            let watermark = tracker
+                .newest_event_time_ns()
+                .saturating_sub(FLUSH_HOLD_NS)
+                .max(now_ns.saturating_sub(FLUSH_IDLE_NS));
             let (ready, held): (Vec<Record>, Vec<Record>) = std::mem::take(&mut self.held)
                 .into_iter()
                 .partition(|r| r.common().time_ns() <= watermark);
             self.held = held;
             ready
+        } else {
+            std::mem::take(&mut self.held)
         };
         if ready.is_empty() {
             return;
@@ -368,7 +384,8 @@ async fn run(
             // Rare and short; first so that a busy ring cannot starve them.
             _ = flush.tick() => {
                 let Reader { tracker, writer, .. } = &mut r;
-                writer.flush_records(tracker, false);
+                let now_ns = u64::try_from(now_ns()).unwrap_or(0);
+                writer.flush_records(tracker, Flush::Periodic { now_ns });
             }
             _ = stats.tick() => r.write_stats(),
             // Woken by the kernel: the ring is filling up.
@@ -403,7 +420,7 @@ async fn run(
         let Reader {
             tracker, writer, ..
         } = &mut r;
-        writer.flush_records(tracker, true);
+        writer.flush_records(tracker, Flush::All);
     }
     r.write_stats();
     r.summary()
@@ -445,17 +462,20 @@ mod tests {
         b
     }
 
+    /// Kernel time 0 on the wall clock.
+    const CLOCK_OFFSET_NS: u64 = 1_700_000_000_000_000_000;
+
     fn redis_rows(store: &TableStore) -> u64 {
         store.table_stat("redis_events").map_or(0, |t| t.rows_added)
     }
 
     #[test]
-    fn periodic_flushes_hold_back_the_newest_records_and_the_last_writes_all() {
+    fn periodic_flushes_hold_back_the_newest_records_until_newer_events_or_idle_time() {
         let cfg = TrackerConfig {
             proc_root: "/nonexistent/scry-test-proc".into(),
             ..TrackerConfig::default()
         };
-        let mut tracker = ConnTracker::new(cfg, Clock::fixed(1_700_000_000_000_000_000));
+        let mut tracker = ConnTracker::new(cfg, Clock::fixed(i128::from(CLOCK_OFFSET_NS)));
         let store = Arc::new(TableStore::default());
         let mut writer = Writer {
             store: store.clone(),
@@ -479,14 +499,25 @@ mod tests {
 
         // Newest event at 30 ms: the record of 11 ms is written, the one
         // of 30 ms is within FLUSH_HOLD_NS of it and waits.
-        writer.flush_records(&mut tracker, false);
+        let at = |ms: u64| Flush::Periodic {
+            now_ns: CLOCK_OFFSET_NS + ms * 1_000_000,
+        };
+        writer.flush_records(&mut tracker, at(31));
         assert_eq!(redis_rows(&store), 1);
         assert_eq!(writer.held.len(), 1);
-        writer.flush_records(&mut tracker, false);
+        writer.flush_records(&mut tracker, at(40));
         assert_eq!(redis_rows(&store), 1, "nothing newer arrived");
-        // The last flush writes everything.
-        writer.flush_records(&mut tracker, true);
+        // No traffic since: once it is FLUSH_IDLE_NS old, it is written.
+        writer.flush_records(&mut tracker, at(131));
         assert_eq!(redis_rows(&store), 2);
+        assert!(writer.held.is_empty());
+        // The last flush writes everything.
+        tracker.handle_bytes(&data(140, DIR_EGRESS, get));
+        tracker.handle_bytes(&data(141, DIR_INGRESS, b"$-1\r\n"));
+        writer.flush_records(&mut tracker, at(141));
+        assert_eq!(redis_rows(&store), 2);
+        writer.flush_records(&mut tracker, Flush::All);
+        assert_eq!(redis_rows(&store), 3);
         assert!(writer.held.is_empty());
         assert_eq!(writer.stats.append_errors, 0);
     }
