@@ -185,7 +185,7 @@ fn run(stage: Stage, records: &[Vec<u8>]) -> (Duration, usize) {
                 for r in batch {
                     t.handle_bytes(r);
                 }
-                for (table, df) in to_frames(t.take_records()) {
+                for (table, df) in to_frames(&t.take_records()) {
                     rows += df.height();
                     store.append(table, df).expect("append to a builtin table");
                 }

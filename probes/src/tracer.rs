@@ -230,27 +230,29 @@ impl Writer {
     /// overlapping batches (vstack, then a sort of up to 16 Ki rows) at
     /// every flush. Records a few milliseconds old are safe from that.
     fn flush_records(&mut self, tracker: &mut ConnTracker, flush: Flush) {
-        self.held.extend(tracker.take_records());
+        // Records are large: append the smaller vector to the larger.
+        let mut new = tracker.take_records();
+        if new.len() > self.held.len() {
+            std::mem::swap(&mut new, &mut self.held);
+        }
+        self.held.append(&mut new);
         if self.held.is_empty() {
             return;
         }
-        let ready = if let Flush::Periodic { now_ns } = flush {
-            let watermark = tracker
+        let watermark = match flush {
+            Flush::Periodic { now_ns } => tracker
                 .newest_event_time_ns()
                 .saturating_sub(FLUSH_HOLD_NS)
-                .max(now_ns.saturating_sub(FLUSH_IDLE_NS));
-            let (ready, held): (Vec<Record>, Vec<Record>) = std::mem::take(&mut self.held)
-                .into_iter()
-                .partition(|r| r.common().time_ns() <= watermark);
-            self.held = held;
-            ready
-        } else {
-            std::mem::take(&mut self.held)
+                .max(now_ns.saturating_sub(FLUSH_IDLE_NS)),
+            Flush::All => u64::MAX,
         };
-        if ready.is_empty() {
+        let ready = |r: &Record| r.common().time_ns() <= watermark;
+        if !self.held.iter().any(ready) {
             return;
         }
-        for (table, df) in crate::protocols::rows::to_frames(ready) {
+        let frames = crate::protocols::rows::to_frames(self.held.iter().filter(|r| ready(r)));
+        self.held.retain(|r| !ready(r));
+        for (table, df) in frames {
             self.append(table, df);
         }
     }

@@ -125,7 +125,7 @@ proptest! {
         p.close();
         records.extend(p.take_records());
         // Whatever came out must also become rows.
-        let _ = rows::to_frames(records);
+        let _ = rows::to_frames(&records);
     }
 
     #[test]

@@ -47,6 +47,13 @@ pub trait TableRow {
     fn value(&self, column: &str) -> Option<Value<'_>>;
 }
 
+impl<R: TableRow> TableRow for &R {
+    const TABLE: &'static str = R::TABLE;
+    fn value(&self, column: &str) -> Option<Value<'_>> {
+        (**self).value(column)
+    }
+}
+
 /// Longest string Pixie keeps in a column before cutting it (its record
 /// builder's default); the cut is marked with [`TRUNCATED_MARKER`].
 pub const MAX_STRING_BYTES: usize = 1024;
@@ -82,8 +89,12 @@ pub fn common_value<'a>(c: &'a RecordCommon, column: &str) -> Option<Value<'a>> 
 }
 
 /// Groups records by table and builds one frame per table that has rows,
-/// in the order `http_events`, `dns_events`, `redis_events`.
-pub fn to_frames(records: Vec<Record>) -> Vec<(&'static str, DataFrame)> {
+/// in the order `http_events`, `dns_events`, `redis_events`. Works on
+/// references: a record is a few hundred bytes, and moving each one into a
+/// per-table vector cost more than reading it.
+pub fn to_frames<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Vec<(&'static str, DataFrame)> {
     let mut http = Vec::new();
     let mut dns = Vec::new();
     let mut redis = Vec::new();
@@ -231,7 +242,7 @@ mod tests {
     fn frames_have_exactly_the_catalog_schemas() {
         let recs = sample_records();
         assert_eq!(recs.len(), 3);
-        let frames = to_frames(recs);
+        let frames = to_frames(&recs);
         let names: Vec<_> = frames.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["http_events", "dns_events", "redis_events"]);
         for (name, df) in &frames {
@@ -254,7 +265,7 @@ mod tests {
             r.common.resp_timestamp_ns = resp_ts;
             recs.push(Record::Redis(r));
         }
-        let frames = to_frames(recs);
+        let frames = to_frames(&recs);
         let times: Vec<i64> = frames[0]
             .1
             .column("time_")
@@ -301,7 +312,7 @@ mod tests {
 
     #[test]
     fn http_row_values() {
-        let frames = to_frames(sample_records());
+        let frames = to_frames(&sample_records());
         let df = &frames[0].1;
         let s = |c: &str| {
             df.column(c)
