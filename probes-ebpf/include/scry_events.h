@@ -98,9 +98,10 @@ enum scry_stat {
 	SCRY_STAT_READ_FAILURES = 5,
 	/* mmsg messages or iovecs beyond the in-kernel loop bounds. */
 	SCRY_STAT_LOOP_BOUND_HIT = 6,
-	/* events written with BPF_RB_FORCE_WAKEUP because they took the
-	 * unread bytes past scry_wakeup_bytes (every other event wakes nobody:
-	 * the reader drains on a timer). Not a loss; the reader fell behind. */
+	/* events written with BPF_RB_FORCE_WAKEUP because the unread bytes
+	 * were past scry_wakeup_bytes when they looked (other events wake
+	 * nobody: the reader drains on a timer). Not a loss; the reader fell
+	 * behind. */
 	SCRY_STAT_FORCED_WAKEUPS = 7,
 	SCRY_STAT_MAX = 8,
 };

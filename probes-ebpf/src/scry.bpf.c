@@ -152,24 +152,26 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
  * the reader and an epoll round trip per traced syscall, on a machine whose
  * CPUs are busy running the traced program. So events are written with
  * BPF_RB_NO_WAKEUP and the reader drains the ring on a short timer
- * (probes/src/tracer.rs, `poll_interval`); only the event that takes the
- * unread bytes past scry_wakeup_bytes (a fraction of the ring) wakes the
- * reader at once, so that a burst between two ticks cannot fill the ring.
- * Only that one: forcing a wake-up for every event while the reader is
- * behind would add an irq_work per event exactly when the reader, already
- * runnable, needs the CPU most. The query is a plain read of the producer
- * and consumer positions. */
+ * (probes/src/tracer.rs, `poll_interval`). An event of 1 KiB or more, and
+ * every 64th event on a CPU, also looks at the unread bytes (a helper call,
+ * so not at every small event) and wakes the reader at once if they are
+ * past scry_wakeup_bytes (an eighth of the ring by default), so that a
+ * burst between two ticks cannot fill the ring: the small events in between
+ * add less than 64 KiB. */
 static __always_inline int emit(void *ev, __u64 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	__u64 avail = bpf_ringbuf_query(&scry_events, BPF_RB_AVAIL_DATA);
-	if (avail < scry_wakeup_bytes && avail + size >= scry_wakeup_bytes)
+	__u32 idx = SCRY_STAT_EVENTS;
+	__u64 *events = bpf_map_lookup_elem(&scry_stats, &idx);
+	if ((size >= 1024 || !events || (*events & 63) == 0) &&
+	    bpf_ringbuf_query(&scry_events, BPF_RB_AVAIL_DATA) >= scry_wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&scry_events, ev, size, flags) != 0) {
 		stat_add(SCRY_STAT_RINGBUF_DROPS, 1);
 		return -1;
 	}
-	stat_add(SCRY_STAT_EVENTS, 1);
+	if (events)
+		*events += 1;
 	if (flags == BPF_RB_FORCE_WAKEUP)
 		stat_add(SCRY_STAT_FORCED_WAKEUPS, 1);
 	return 0;

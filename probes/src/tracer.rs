@@ -6,9 +6,10 @@
 //!
 //! The ring buffer is drained every `poll_interval` (5 ms). The kernel
 //! writes events without waking the reader (one wake-up per event cost a
-//! context switch per traced syscall), except the event that takes the
-//! unread bytes past `wakeup_bytes` (an eighth of the ring by default);
-//! that wake-up is served at once through the ring's file descriptor. So an
+//! context switch per traced syscall), except when an event finds the
+//! unread bytes past `wakeup_bytes` (an eighth of the ring by default;
+//! large events and every 64th look); that wake-up is served at once
+//! through the ring's file descriptor. So an
 //! event waits about `poll_interval` at most before it is decoded (longer
 //! only when the reader is starved of CPU), and none is stranded.
 //!
