@@ -9,9 +9,11 @@
 //! context switch per traced syscall), except when an event finds the
 //! unread bytes past `wakeup_bytes` (an eighth of the ring by default;
 //! large events and every 64th look); that wake-up is served at once
-//! through the ring's file descriptor. So an
-//! event waits about `poll_interval` at most before it is decoded (longer
-//! only when the reader is starved of CPU), and none is stranded.
+//! through the ring's file descriptor. So an event waits about
+//! `poll_interval` at most before it is decoded (longer only when the
+//! reader is starved of CPU), and none is stranded. Finished records are
+//! written at each flush except the newest few milliseconds' (see
+//! `Writer::flush_records`).
 //!
 //! ```no_run
 //! # async fn f(store: std::sync::Arc<scry_runtime::TableStore>) -> Result<(), scry_probes::TracerError> {
