@@ -940,7 +940,7 @@ fn comm_name(comm: &[u8; 16]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::events::{struct_bytes, EV_CLOSE, EV_DATA, EV_OPEN, EV_PROC_EXIT, OPEN_CONNECT};
 
@@ -956,7 +956,15 @@ mod tests {
         }
     }
 
-    fn data(fd: i32, generation: u64, ts: u64, dir: u8, transport: u8, bytes: &[u8]) -> Vec<u8> {
+    /// A data event of pid 4242's connection `fd`/`generation`.
+    pub(crate) fn data(
+        fd: i32,
+        generation: u64,
+        ts: u64,
+        dir: u8,
+        transport: u8,
+        bytes: &[u8],
+    ) -> Vec<u8> {
         let h = RawDataHeader {
             hdr: hdr(EV_DATA, fd, generation, ts),
             original_len: bytes.len() as u64,
@@ -971,7 +979,8 @@ mod tests {
         b
     }
 
-    fn open(fd: i32, generation: u64, port: u16) -> Vec<u8> {
+    /// pid 4242 connects `fd` to 127.0.0.1:`port` over TCP.
+    pub(crate) fn open(fd: i32, generation: u64, port: u16) -> Vec<u8> {
         struct_bytes(&RawOpenEvent {
             hdr: hdr(EV_OPEN, fd, generation, 1),
             remote: RawAddr::from_ip("127.0.0.1".parse().unwrap(), port),

@@ -250,9 +250,6 @@ impl Writer {
             Flush::All => u64::MAX,
         };
         let ready = |r: &Record| r.common().time_ns() <= watermark;
-        if !self.held.iter().any(ready) {
-            return;
-        }
         let frames = crate::protocols::rows::to_frames(self.held.iter().filter(|r| ready(r)));
         self.held.retain(|r| !ready(r));
         for (table, df) in frames {
@@ -434,38 +431,11 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conn::tests::{data, open};
     use crate::conn::TrackerConfig;
-    use crate::events::{
-        struct_bytes, RawAddr, RawDataHeader, RawHeader, RawOpenEvent, DIR_EGRESS, DIR_INGRESS,
-        EV_DATA, EV_OPEN, PROTO_REDIS, ROLE_CLIENT, TRANSPORT_TCP,
-    };
+    use crate::events::{DIR_EGRESS, DIR_INGRESS, TRANSPORT_TCP};
 
-    fn header(kind: u32, ts_ms: u64) -> RawHeader {
-        RawHeader {
-            kind,
-            tgid: 4242,
-            tid: 4242,
-            fd: 5,
-            generation: 1,
-            timestamp_ns: ts_ms * 1_000_000,
-            proc_start_ns: 1_000_000_000,
-        }
-    }
-
-    fn data(ts_ms: u64, direction: u8, bytes: &[u8]) -> Vec<u8> {
-        let mut b = struct_bytes(&RawDataHeader {
-            hdr: header(EV_DATA, ts_ms),
-            original_len: bytes.len() as u64,
-            data_len: bytes.len() as u32,
-            direction,
-            protocol: PROTO_REDIS,
-            role: ROLE_CLIENT,
-            transport: TRANSPORT_TCP,
-            ..RawDataHeader::default()
-        });
-        b.extend_from_slice(bytes);
-        b
-    }
+    const MS: u64 = 1_000_000;
 
     /// Kernel time 0 on the wall clock.
     const CLOCK_OFFSET_NS: u64 = 1_700_000_000_000_000_000;
@@ -487,25 +457,18 @@ mod tests {
             stats: StoreStats::default(),
             held: Vec::new(),
         };
-        tracker.handle_bytes(&struct_bytes(&RawOpenEvent {
-            hdr: header(EV_OPEN, 1),
-            remote: RawAddr::from_ip("127.0.0.1".parse().unwrap(), 6379),
-            local: RawAddr::from_ip("127.0.0.1".parse().unwrap(), 40000),
-            role: ROLE_CLIENT,
-            transport: TRANSPORT_TCP,
-            ..RawOpenEvent::default()
-        }));
+        tracker.handle_bytes(&open(5, 1, 6379));
         let get = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
         // Answered at 11 ms and at 30 ms.
-        tracker.handle_bytes(&data(10, DIR_EGRESS, get));
-        tracker.handle_bytes(&data(11, DIR_INGRESS, b"$-1\r\n"));
-        tracker.handle_bytes(&data(29, DIR_EGRESS, get));
-        tracker.handle_bytes(&data(30, DIR_INGRESS, b"$-1\r\n"));
+        tracker.handle_bytes(&data(5, 1, 10 * MS, DIR_EGRESS, TRANSPORT_TCP, get));
+        tracker.handle_bytes(&data(5, 1, 11 * MS, DIR_INGRESS, TRANSPORT_TCP, b"$-1\r\n"));
+        tracker.handle_bytes(&data(5, 1, 29 * MS, DIR_EGRESS, TRANSPORT_TCP, get));
+        tracker.handle_bytes(&data(5, 1, 30 * MS, DIR_INGRESS, TRANSPORT_TCP, b"$-1\r\n"));
 
         // Newest event at 30 ms: the record of 11 ms is written, the one
         // of 30 ms is within FLUSH_HOLD_NS of it and waits.
         let at = |ms: u64| Flush::Periodic {
-            now_ns: CLOCK_OFFSET_NS + ms * 1_000_000,
+            now_ns: CLOCK_OFFSET_NS + ms * MS,
         };
         writer.flush_records(&mut tracker, at(31));
         assert_eq!(redis_rows(&store), 1);
@@ -517,8 +480,15 @@ mod tests {
         assert_eq!(redis_rows(&store), 2);
         assert!(writer.held.is_empty());
         // The last flush writes everything.
-        tracker.handle_bytes(&data(140, DIR_EGRESS, get));
-        tracker.handle_bytes(&data(141, DIR_INGRESS, b"$-1\r\n"));
+        tracker.handle_bytes(&data(5, 1, 140 * MS, DIR_EGRESS, TRANSPORT_TCP, get));
+        tracker.handle_bytes(&data(
+            5,
+            1,
+            141 * MS,
+            DIR_INGRESS,
+            TRANSPORT_TCP,
+            b"$-1\r\n",
+        ));
         writer.flush_records(&mut tracker, at(141));
         assert_eq!(redis_rows(&store), 2);
         writer.flush_records(&mut tracker, Flush::All);

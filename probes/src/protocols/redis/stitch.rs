@@ -64,14 +64,12 @@ pub fn request_words<'a>(frame: &RedisFrame<'a>) -> Option<Vec<Cow<'a, str>>> {
     }
 }
 
-/// Which of `words` (ASCII, any case) the first element of a reply is.
-fn first_word_is(items: &[RespValue<'_>], words: &[&str]) -> Option<usize> {
-    let (RespValue::Bulk(b) | RespValue::Simple(b)) = items.first()? else {
-        return None;
+/// Is the first element of a reply one of `words` (ASCII, any case)?
+fn first_word_is(items: &[RespValue<'_>], words: &[&str]) -> bool {
+    let Some(RespValue::Bulk(b) | RespValue::Simple(b)) = items.first() else {
+        return false;
     };
-    words
-        .iter()
-        .position(|w| w.as_bytes().eq_ignore_ascii_case(b))
+    words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(b))
 }
 
 impl RedisStitcher {
@@ -136,7 +134,7 @@ impl RedisStitcher {
             _ => (None, false),
         };
         if let Some(items) = items {
-            if first_word_is(items, &SUBSCRIBE_FAMILY).is_some() && items.len() == 3 {
+            if first_word_is(items, &SUBSCRIBE_FAMILY) && items.len() == 3 {
                 let front_subscribes = self
                     .pending
                     .front()
@@ -148,9 +146,7 @@ impl RedisStitcher {
                 if !front_subscribes {
                     return; // e.g. one of several UNSUBSCRIBE-all replies
                 }
-            } else if (first_word_is(items, &MESSAGE_KINDS).is_some() && items.len() >= 3)
-                || is_push
-            {
+            } else if (first_word_is(items, &MESSAGE_KINDS) && items.len() >= 3) || is_push {
                 self.push_record(
                     PUSH_PUB_CMD.to_string(),
                     String::new(),
