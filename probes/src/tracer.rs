@@ -233,12 +233,7 @@ impl Writer {
     /// overlapping batches (vstack, then a sort of up to 16 Ki rows) at
     /// every flush. Records a few milliseconds old are safe from that.
     fn flush_records(&mut self, tracker: &mut ConnTracker, flush: Flush) {
-        // Records are large: append the smaller vector to the larger.
-        let mut new = tracker.take_records();
-        if new.len() > self.held.len() {
-            std::mem::swap(&mut new, &mut self.held);
-        }
-        self.held.append(&mut new);
+        tracker.move_records_into(&mut self.held);
         if self.held.is_empty() {
             return;
         }

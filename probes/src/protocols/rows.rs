@@ -100,8 +100,8 @@ pub fn to_frames<'a>(
     let mut redis = Vec::new();
     for r in records {
         match r {
-            Record::Http(r) => http.push(r),
-            Record::Dns(r) => dns.push(r),
+            Record::Http(r) => http.push(&**r),
+            Record::Dns(r) => dns.push(&**r),
             Record::Redis(r) => redis.push(r),
         }
     }

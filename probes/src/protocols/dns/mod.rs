@@ -132,14 +132,18 @@ impl StreamParser for DnsParser {
     }
 
     fn drain_records(&mut self, out: &mut Vec<Record>) {
-        out.extend(self.stitcher.drain_records().map(Record::Dns));
+        out.extend(
+            self.stitcher
+                .drain_records()
+                .map(|r| Record::Dns(Box::new(r))),
+        );
     }
 
     fn take_records(&mut self) -> Vec<Record> {
         self.stitcher
             .take_records()
             .into_iter()
-            .map(Record::Dns)
+            .map(|r| Record::Dns(Box::new(r)))
             .collect()
     }
 

@@ -83,7 +83,7 @@ fn dns(
     let recs = recs
         .into_iter()
         .map(|r| match r {
-            Record::Dns(d) => d,
+            Record::Dns(d) => *d,
             other => panic!("not dns: {other:?}"),
         })
         .collect();

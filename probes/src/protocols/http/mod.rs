@@ -239,14 +239,18 @@ impl StreamParser for HttpParser {
     }
 
     fn drain_records(&mut self, out: &mut Vec<Record>) {
-        out.extend(self.stitcher.drain_records().map(Record::Http));
+        out.extend(
+            self.stitcher
+                .drain_records()
+                .map(|r| Record::Http(Box::new(r))),
+        );
     }
 
     fn take_records(&mut self) -> Vec<Record> {
         self.stitcher
             .take_records()
             .into_iter()
-            .map(Record::Http)
+            .map(|r| Record::Http(Box::new(r)))
             .collect()
     }
 

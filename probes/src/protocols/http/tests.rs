@@ -37,7 +37,7 @@ fn http(role: Role, feeds: &[(Direction, &[u8])]) -> (Vec<HttpRecord>, Arc<Proto
     let recs = recs
         .into_iter()
         .map(|r| match r {
-            Record::Http(h) => h,
+            Record::Http(h) => *h,
             other => panic!("not http: {other:?}"),
         })
         .collect();
