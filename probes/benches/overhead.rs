@@ -32,7 +32,13 @@
 //! ran.
 //! Knobs (environment): `SCRY_OVERHEAD_N` (requests per test per round,
 //! default 100000), `SCRY_OVERHEAD_ROUNDS` (3), `SCRY_OVERHEAD_RATE`
-//! (requests/s, 10000), `SCRY_OVERHEAD_SECS` (3), `SCRY_OVERHEAD_CONNS` (4).
+//! (requests/s, 10000), `SCRY_OVERHEAD_SECS` (3), `SCRY_OVERHEAD_CONNS` (4),
+//! `SCRY_OVERHEAD_PIN=1`: redis-server and its clients on the first CPU, this
+//! process (the tracer) on the last, in every phase. Unpinned, the load
+//! saturates every CPU and the tracer's own CPU comes straight out of
+//! redis's; pinned, the tracer has a CPU the load does not use (a node with
+//! headroom), so on ÷ off is what the traced processes themselves lose: the
+//! in-kernel half plus the cost of sharing caches and memory.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -79,23 +85,35 @@ fn main() {
         }
     }
     let cfg = Config::from_env();
+    // Pinned: redis-server inherits the first CPU from this thread, then
+    // this thread moves to the last CPU before the runtime's threads exist.
+    if cfg.pin {
+        pin_current_thread(0);
+    }
+    let (_server, port) = common::redis_server();
+    if cfg.pin {
+        pin_current_thread(cpu_count() - 1);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio runtime");
 
-    let (_server, port) = common::redis_server();
-
     println!(
         "overhead: redis-server on 127.0.0.1:{port}; redis-benchmark -c 50 -n {} -t get,set -P 1, \
-         {} rounds off/floor/kernel/on; paced {} req/s × {} s over {} connections; {} CPUs, load average {}; {}",
+         {} rounds off/floor/kernel/on; paced {} req/s × {} s over {} connections; {} CPUs{}, load average {}; {}",
         cfg.n,
         cfg.rounds,
         cfg.rate,
         cfg.secs,
         cfg.conns,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_count(),
+        if cfg.pin {
+            format!(" (pinned: redis and clients on CPU 0, the tracer on CPU {})", cpu_count() - 1)
+        } else {
+            String::new()
+        },
         loadavg(),
         if cfg!(debug_assertions) {
             "dev build (debug assertions; scry crates at the profile's opt-level)"
@@ -105,12 +123,12 @@ fn main() {
     );
 
     // 1 + 2: throughput and tracer CPU, off and on interleaved.
-    let warmup = run_phase(&rt, port, cfg.n, Mode::Off);
+    let warmup = run_phase(&rt, port, &cfg, Mode::Off);
     println!("  warm-up (off): {:.0} req/s (discarded)", warmup.rps);
     let mut phases = Vec::new();
     for round in 1..=cfg.rounds {
         for mode in MODES {
-            let ph = run_phase(&rt, port, cfg.n, mode);
+            let ph = run_phase(&rt, port, &cfg, mode);
             println!("  round {round} {}", ph.line());
             phases.push(ph);
         }
@@ -168,6 +186,50 @@ struct Config {
     rate: u64,
     secs: u64,
     conns: u64,
+    /// Load on the first CPU, the tracer on the last (`SCRY_OVERHEAD_PIN`).
+    pin: bool,
+}
+
+fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Restricts the calling thread (and what it spawns from now on) to `cpu`.
+fn pin_current_thread(cpu: usize) {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET writes
+    // inside it, and sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            panic!(
+                "cannot pin to CPU {cpu}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+/// A client of the load (redis-benchmark, the paced client): on the first
+/// CPU when pinned, with redis-server.
+fn load_command(program: impl AsRef<std::ffi::OsStr>, pin: bool) -> Command {
+    let mut cmd = Command::new(program);
+    if pin {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the child between fork and exec and
+        // only makes the async-signal-safe sched_setaffinity system call.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd
 }
 
 impl Config {
@@ -185,6 +247,7 @@ impl Config {
             rate: get("SCRY_OVERHEAD_RATE", 10_000),
             secs: get("SCRY_OVERHEAD_SECS", 3),
             conns: get("SCRY_OVERHEAD_CONNS", 4),
+            pin: std::env::var("SCRY_OVERHEAD_PIN").is_ok_and(|v| v == "1") && cpu_count() >= 2,
         }
     }
 }
@@ -214,29 +277,31 @@ struct BenchRun {
     get_rps: f64,
 }
 
-fn redis_benchmark(port: u16, n: u64) -> BenchRun {
-    let out =
-        Command::new(common::which("redis-benchmark").unwrap_or_else(|| "redis-benchmark".into()))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-c",
-                "50",
-                "-n",
-                &n.to_string(),
-                "-t",
-                "get,set",
-                "-P",
-                "1",
-                "--csv",
-                "-q",
-            ])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("redis-benchmark runs");
+fn redis_benchmark(port: u16, n: u64, pin: bool) -> BenchRun {
+    let out = load_command(
+        common::which("redis-benchmark").unwrap_or_else(|| "redis-benchmark".into()),
+        pin,
+    )
+    .args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-c",
+        "50",
+        "-n",
+        &n.to_string(),
+        "-t",
+        "get,set",
+        "-P",
+        "1",
+        "--csv",
+        "-q",
+    ])
+    .stdin(Stdio::null())
+    .stderr(Stdio::inherit())
+    .output()
+    .expect("redis-benchmark runs");
     let text = String::from_utf8_lossy(&out.stdout);
     // "test","rps",…  then  "SET","48520.13",…
     let rps = |test: &str| {
@@ -329,7 +394,8 @@ impl Phase {
     }
 }
 
-fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Phase {
+fn run_phase(rt: &tokio::runtime::Runtime, port: u16, cfg: &Config, mode: Mode) -> Phase {
+    let n = cfg.n;
     let on = mode == Mode::On;
     let store = Arc::new(TableStore::default());
     let tracer = on.then(|| {
@@ -341,7 +407,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, n: u64, mode: Mode) -> Pha
     // Let the probes attach and the reader settle before measuring.
     std::thread::sleep(Duration::from_millis(200));
     let cpu0 = cpu_ns();
-    let run = redis_benchmark(port, n);
+    let run = redis_benchmark(port, n, cfg.pin);
     // The reader drains what is left in the ring buffer.
     std::thread::sleep(Duration::from_millis(300));
     let cpu = cpu_ns().saturating_sub(cpu0);
@@ -444,7 +510,7 @@ fn run_paced(rt: &tokio::runtime::Runtime, port: u16, cfg: &Config) -> Paced {
     std::thread::sleep(Duration::from_millis(200));
     let cpu0 = cpu_ns();
     let exe = std::env::current_exe().expect("own executable");
-    let out = Command::new(exe)
+    let out = load_command(exe, cfg.pin)
         .env(
             CLIENT_ENV,
             format!("{port}:{}:{}:{}", cfg.rate, cfg.secs, cfg.conns),
