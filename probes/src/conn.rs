@@ -25,7 +25,7 @@ use crate::events::{
     TRANSPORT_UDP,
 };
 use crate::procfs;
-use crate::protocols::rows::{TableRow, Value};
+use crate::protocols::rows::{Cell, TableRow, Value};
 use crate::protocols::{
     self, Chunk, ConnMeta, Direction, ParserLimits, Protocol, ProtocolCounters, Record, Role,
     StreamParser, Transport,
@@ -191,23 +191,24 @@ pub struct ConnStatsRow {
 
 impl TableRow for ConnStatsRow {
     const TABLE: &'static str = "conn_stats";
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        Some(match column {
-            "time_" => Value::Time(self.time_ns),
-            "upid" => Value::Str(Cow::Borrowed(&self.upid)),
-            "remote_addr" => Value::Str(Cow::Borrowed(&self.remote_addr)),
-            "remote_port" => Value::Int(i64::from(self.remote_port)),
-            "trace_role" => Value::Int(self.trace_role),
-            "addr_family" => Value::Int(self.addr_family),
-            "protocol" => Value::Int(self.protocol),
-            "ssl" => Value::Bool(false),
-            "conn_open" => Value::Int(self.conn_open),
-            "conn_close" => Value::Int(self.conn_close),
-            "conn_active" => Value::Int(self.conn_open - self.conn_close),
-            "bytes_sent" => Value::Int(self.bytes_sent),
-            "bytes_recv" => Value::Int(self.bytes_recv),
+    fn cell(column: &str) -> Option<Cell<Self>> {
+        let cell: Cell<Self> = match column {
+            "time_" => |r| Value::Time(r.time_ns),
+            "upid" => |r| Value::Str(Cow::Borrowed(&r.upid)),
+            "remote_addr" => |r| Value::Str(Cow::Borrowed(&r.remote_addr)),
+            "remote_port" => |r| Value::Int(i64::from(r.remote_port)),
+            "trace_role" => |r| Value::Int(r.trace_role),
+            "addr_family" => |r| Value::Int(r.addr_family),
+            "protocol" => |r| Value::Int(r.protocol),
+            "ssl" => |_| Value::Bool(false),
+            "conn_open" => |r| Value::Int(r.conn_open),
+            "conn_close" => |r| Value::Int(r.conn_close),
+            "conn_active" => |r| Value::Int(r.conn_open - r.conn_close),
+            "bytes_sent" => |r| Value::Int(r.bytes_sent),
+            "bytes_recv" => |r| Value::Int(r.bytes_recv),
             _ => return None,
-        })
+        };
+        Some(cell)
     }
 }
 
@@ -1167,7 +1168,7 @@ pub(crate) mod tests {
             bytes_recv: 20,
         };
         let schema = scry_runtime::catalog::builtin_schema("conn_stats").expect("schema");
-        let df = crate::protocols::rows::frame(schema, &[row]).expect("frame");
+        let df = crate::protocols::rows::frame::<_, _>(schema, &[row]).expect("frame");
         let store = scry_runtime::TableStore::default();
         store
             .append("conn_stats", df)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::conn::{ProtocolDataStats, TrackerStats};
 use crate::events::KERNEL_STATS;
 use crate::procfs::ProcStats;
-use crate::protocols::rows::{TableRow, Value};
+use crate::protocols::rows::{Cell, TableRow, Value};
 use crate::protocols::{Protocol, ProtocolCounters};
 
 /// One `scry_probe_stats` row.
@@ -29,14 +29,15 @@ pub struct ProbeStatRow {
 
 impl TableRow for ProbeStatRow {
     const TABLE: &'static str = "scry_probe_stats";
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        Some(match column {
-            "time_" => Value::Time(self.time_ns),
-            "protocol" => Value::Str(Cow::Borrowed(self.protocol)),
-            "counter" => Value::Str(Cow::Borrowed(self.counter)),
-            "value" => Value::Int(self.value),
+    fn cell(column: &str) -> Option<Cell<Self>> {
+        let cell: Cell<Self> = match column {
+            "time_" => |r| Value::Time(r.time_ns),
+            "protocol" => |r| Value::Str(Cow::Borrowed(r.protocol)),
+            "counter" => |r| Value::Str(Cow::Borrowed(r.counter)),
+            "value" => |r| Value::Int(r.value),
             _ => return None,
-        })
+        };
+        Some(cell)
     }
 }
 
@@ -50,24 +51,24 @@ pub struct ProcStatsRow {
 
 impl TableRow for ProcStatsRow {
     const TABLE: &'static str = "process_stats";
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        let s = &self.stats;
-        Some(match column {
-            "time_" => Value::Time(self.time_ns),
-            "upid" => Value::Str(Cow::Borrowed(&self.upid)),
-            "major_faults" => Value::Int(s.major_faults),
-            "minor_faults" => Value::Int(s.minor_faults),
-            "cpu_utime_ns" => Value::Int(s.cpu_utime_ns),
-            "cpu_ktime_ns" => Value::Int(s.cpu_ktime_ns),
-            "num_threads" => Value::Int(s.num_threads),
-            "vsize_bytes" => Value::Int(s.vsize_bytes),
-            "rss_bytes" => Value::Int(s.rss_bytes),
-            "rchar_bytes" => Value::Int(s.rchar_bytes),
-            "wchar_bytes" => Value::Int(s.wchar_bytes),
-            "read_bytes" => Value::Int(s.read_bytes),
-            "write_bytes" => Value::Int(s.write_bytes),
+    fn cell(column: &str) -> Option<Cell<Self>> {
+        let cell: Cell<Self> = match column {
+            "time_" => |r| Value::Time(r.time_ns),
+            "upid" => |r| Value::Str(Cow::Borrowed(&r.upid)),
+            "major_faults" => |r| Value::Int(r.stats.major_faults),
+            "minor_faults" => |r| Value::Int(r.stats.minor_faults),
+            "cpu_utime_ns" => |r| Value::Int(r.stats.cpu_utime_ns),
+            "cpu_ktime_ns" => |r| Value::Int(r.stats.cpu_ktime_ns),
+            "num_threads" => |r| Value::Int(r.stats.num_threads),
+            "vsize_bytes" => |r| Value::Int(r.stats.vsize_bytes),
+            "rss_bytes" => |r| Value::Int(r.stats.rss_bytes),
+            "rchar_bytes" => |r| Value::Int(r.stats.rchar_bytes),
+            "wchar_bytes" => |r| Value::Int(r.stats.wchar_bytes),
+            "read_bytes" => |r| Value::Int(r.stats.read_bytes),
+            "write_bytes" => |r| Value::Int(r.stats.write_bytes),
             _ => return None,
-        })
+        };
+        Some(cell)
     }
 }
 
@@ -324,7 +325,7 @@ mod tests {
             .iter()
             .any(|r| r.protocol == "kernel" && r.counter == "ringbuf_drops" && r.value == 2));
         let schema = scry_runtime::catalog::builtin_schema("scry_probe_stats").expect("schema");
-        let df = crate::protocols::rows::frame(schema, &rows).expect("frame");
+        let df = crate::protocols::rows::frame::<_, _>(schema, &rows).expect("frame");
         let store = scry_runtime::TableStore::default();
         store.append("scry_probe_stats", df).expect("append");
     }
@@ -337,7 +338,7 @@ mod tests {
             stats: ProcStats::default(),
         };
         let schema = scry_runtime::catalog::builtin_schema("process_stats").expect("schema");
-        let df = crate::protocols::rows::frame(schema, &[row]).expect("frame");
+        let df = crate::protocols::rows::frame::<_, _>(schema, &[row]).expect("frame");
         scry_runtime::TableStore::default()
             .append("process_stats", df)
             .expect("append");

@@ -214,7 +214,7 @@ impl Writer {
             self.stats.last_error = Some(format!("{}: no such builtin table", R::TABLE));
             return;
         };
-        match frame(schema, rows) {
+        match frame::<R, R>(schema, rows) {
             Ok(df) => self.append(R::TABLE, df),
             Err(e) => {
                 self.stats.append_errors += 1;

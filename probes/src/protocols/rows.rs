@@ -2,11 +2,12 @@
 //!
 //! The frames are built from the runtime's catalog
 //! (`scry_runtime::catalog::builtin_schema`): for every column of the table,
-//! in the catalog's order, each record is asked for its value by column
-//! name. So the frames cannot drift from the schemas the store and the
-//! compiler use; a column a record does not know gets its type's zero value.
+//! in the catalog's order, the row type is asked how to read that column
+//! (once per column, not per cell), then every row is read. So the frames
+//! cannot drift from the schemas the store and the compiler use; a column a
+//! row type does not know gets its type's zero value.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use polars::prelude::{
     BooleanChunked, Column, DataFrame, Float64Chunked, Int64Chunked, IntoSeries, NewChunkedArray,
@@ -39,19 +40,26 @@ impl Value<'_> {
     }
 }
 
+/// How one column's value is read from a row.
+pub type Cell<R> = for<'r> fn(&'r R) -> Value<'r>;
+
 /// A record that can fill a row of its table.
-pub trait TableRow {
+pub trait TableRow: Sized {
     /// The table's name (`http_events`, …).
     const TABLE: &'static str;
-    /// The value of `column`, or `None` if this record has no such column.
-    fn value(&self, column: &str) -> Option<Value<'_>>;
+    /// How `column` is read from a row, or `None` if this row type has no
+    /// such column. A frame resolves each column once: matching the column
+    /// name at every cell was a tenth of the tracer's flush.
+    fn cell(column: &str) -> Option<Cell<Self>>;
+    /// The value of `column` in this row.
+    fn value(&self, column: &str) -> Option<Value<'_>> {
+        Self::cell(column).map(|read| read(self))
+    }
 }
 
-impl<R: TableRow> TableRow for &R {
-    const TABLE: &'static str = R::TABLE;
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        (**self).value(column)
-    }
+/// A row of a socket-tracer table: they share the [`common_cell`] columns.
+pub trait SocketRow {
+    fn common(&self) -> &RecordCommon;
 }
 
 /// Longest string Pixie keeps in a column before cutting it (its record
@@ -73,19 +81,20 @@ pub fn cap_string(s: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// The columns every socket-tracer table shares.
-pub fn common_value<'a>(c: &'a RecordCommon, column: &str) -> Option<Value<'a>> {
-    Some(match column {
-        "time_" => Value::Time(c.time_ns().min(i64::MAX as u64) as i64),
-        "upid" => Value::Str(Cow::Borrowed(&c.conn.upid)),
-        "remote_addr" => Value::Str(Cow::Borrowed(&c.conn.remote_addr)),
-        "remote_port" => Value::Int(i64::from(c.conn.remote_port)),
-        "local_addr" => Value::Str(Cow::Borrowed(&c.conn.local_addr)),
-        "local_port" => Value::Int(i64::from(c.conn.local_port)),
-        "trace_role" => Value::Int(c.role.trace_role()),
-        "encrypted" => Value::Bool(c.encrypted),
-        "latency" => Value::Int(c.latency_ns()),
+pub fn common_cell<R: SocketRow>(column: &str) -> Option<Cell<R>> {
+    let cell: Cell<R> = match column {
+        "time_" => |r| Value::Time(r.common().time_ns().min(i64::MAX as u64) as i64),
+        "upid" => |r| Value::Str(Cow::Borrowed(&r.common().conn.upid)),
+        "remote_addr" => |r| Value::Str(Cow::Borrowed(&r.common().conn.remote_addr)),
+        "remote_port" => |r| Value::Int(i64::from(r.common().conn.remote_port)),
+        "local_addr" => |r| Value::Str(Cow::Borrowed(&r.common().conn.local_addr)),
+        "local_port" => |r| Value::Int(i64::from(r.common().conn.local_port)),
+        "trace_role" => |r| Value::Int(r.common().role.trace_role()),
+        "encrypted" => |r| Value::Bool(r.common().encrypted),
+        "latency" => |r| Value::Int(r.common().latency_ns()),
         _ => return None,
-    })
+    };
+    Some(cell)
 }
 
 /// Groups records by table and builds one frame per table that has rows,
@@ -119,7 +128,7 @@ pub fn to_frames<'a>(
     out
 }
 
-fn push_frame<R: TableRow>(out: &mut Vec<(&'static str, DataFrame)>, rows: &[R]) {
+fn push_frame<R: TableRow>(out: &mut Vec<(&'static str, DataFrame)>, rows: &[&R]) {
     if rows.is_empty() {
         return;
     }
@@ -127,20 +136,30 @@ fn push_frame<R: TableRow>(out: &mut Vec<(&'static str, DataFrame)>, rows: &[R])
         return;
     };
     // Building columns of matching lengths and types cannot fail.
-    if let Ok(df) = frame(schema, rows) {
+    if let Ok(df) = frame::<R, _>(schema, rows) {
         out.push((R::TABLE, df));
     }
 }
 
-/// Builds a frame with exactly `schema`'s columns from `rows`.
-pub fn frame<R: TableRow>(schema: &TableSchema, rows: &[R]) -> PolarsResult<DataFrame> {
+/// Reads one cell (`None`: the row type has no such column).
+fn read<'r, R: 'r, B: Borrow<R>>(cell: Option<Cell<R>>, row: &'r B) -> Option<Value<'r>> {
+    cell.map(|read| read(row.borrow()))
+}
+
+/// Builds a frame with exactly `schema`'s columns from `rows` (rows of `R`,
+/// or references to them).
+pub fn frame<R: TableRow, B: Borrow<R>>(
+    schema: &TableSchema,
+    rows: &[B],
+) -> PolarsResult<DataFrame> {
     let mut columns = Vec::with_capacity(schema.columns.len());
     for col in &schema.columns {
         let name = col.name.as_str();
+        let cell = R::cell(name);
         let series = match col.dtype {
             DataType::Boolean => BooleanChunked::from_iter_values(
                 name.into(),
-                rows.iter().map(|r| match r.value(name) {
+                rows.iter().map(|r| match read(cell, r) {
                     Some(Value::Bool(b)) => b,
                     Some(v) => v.as_i64() != 0,
                     None => false,
@@ -150,14 +169,14 @@ pub fn frame<R: TableRow>(schema: &TableSchema, rows: &[R]) -> PolarsResult<Data
             DataType::Int64 => Int64Chunked::from_vec(
                 name.into(),
                 rows.iter()
-                    .map(|r| r.value(name).map_or(0, |v| v.as_i64()))
+                    .map(|r| read(cell, r).map_or(0, |v| v.as_i64()))
                     .collect(),
             )
             .into_series(),
             DataType::Float64 => Float64Chunked::from_vec(
                 name.into(),
                 rows.iter()
-                    .map(|r| match r.value(name) {
+                    .map(|r| match read(cell, r) {
                         Some(Value::Float(f)) => f,
                         Some(v) => v.as_i64() as f64,
                         None => 0.0,
@@ -168,7 +187,7 @@ pub fn frame<R: TableRow>(schema: &TableSchema, rows: &[R]) -> PolarsResult<Data
             DataType::Time64Ns => Int64Chunked::from_vec(
                 name.into(),
                 rows.iter()
-                    .map(|r| r.value(name).map_or(0, |v| v.as_i64()))
+                    .map(|r| read(cell, r).map_or(0, |v| v.as_i64()))
                     .collect(),
             )
             .into_datetime(TimeUnit::Nanoseconds, None)
@@ -176,7 +195,7 @@ pub fn frame<R: TableRow>(schema: &TableSchema, rows: &[R]) -> PolarsResult<Data
             DataType::String | DataType::Uint128 => {
                 let values: Vec<Cow<'_, str>> = rows
                     .iter()
-                    .map(|r| match r.value(name) {
+                    .map(|r| match read(cell, r) {
                         Some(Value::Str(s)) => s,
                         Some(Value::Int(i)) | Some(Value::Time(i)) => Cow::Owned(i.to_string()),
                         Some(Value::Bool(b)) => Cow::Owned(b.to_string()),

@@ -8,20 +8,27 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::types::{DnsAnswerData, DnsHeader, DnsMessage, DnsRecord};
-use crate::protocols::rows::{common_value, TableRow, Value};
+use crate::protocols::rows::{common_cell, Cell, SocketRow, TableRow, Value};
+use crate::protocols::RecordCommon;
 
 impl TableRow for DnsRecord {
     const TABLE: &'static str = "dns_events";
 
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        let s = |v: String| Some(Value::Str(Cow::Owned(v)));
-        match column {
-            "req_header" => s(header_json(&self.req.header)),
-            "req_body" => s(queries_json(&self.req)),
-            "resp_header" => s(header_json(&self.resp.header)),
-            "resp_body" => s(answers_json(&self.resp)),
-            _ => common_value(&self.common, column),
-        }
+    fn cell(column: &str) -> Option<Cell<Self>> {
+        let cell: Cell<Self> = match column {
+            "req_header" => |r| Value::Str(Cow::Owned(header_json(&r.req.header))),
+            "req_body" => |r| Value::Str(Cow::Owned(queries_json(&r.req))),
+            "resp_header" => |r| Value::Str(Cow::Owned(header_json(&r.resp.header))),
+            "resp_body" => |r| Value::Str(Cow::Owned(answers_json(&r.resp))),
+            _ => return common_cell(column),
+        };
+        Some(cell)
+    }
+}
+
+impl SocketRow for DnsRecord {
+    fn common(&self) -> &RecordCommon {
+        &self.common
     }
 }
 

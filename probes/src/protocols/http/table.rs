@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 
 use super::types::{HttpBody, HttpRecord};
-use crate::protocols::rows::{common_value, TableRow, Value, TRUNCATED_MARKER};
+use crate::protocols::rows::{common_cell, Cell, SocketRow, TableRow, Value, TRUNCATED_MARKER};
+use crate::protocols::RecordCommon;
 
 /// Pixie's `content_type` values.
 pub const CONTENT_TYPE_UNKNOWN: i64 = 0;
@@ -12,24 +13,30 @@ pub const CONTENT_TYPE_JSON: i64 = 1;
 impl TableRow for HttpRecord {
     const TABLE: &'static str = "http_events";
 
-    fn value(&self, column: &str) -> Option<Value<'_>> {
-        let s = |v: &str| Some(Value::Str(Cow::Owned(v.to_string())));
-        match column {
-            "major_version" => Some(Value::Int(1)),
-            "minor_version" => Some(Value::Int(i64::from(self.resp.minor_version))),
-            "content_type" => Some(Value::Int(content_type(&self.resp.headers))),
-            "req_headers" => s(&headers_json(&self.req.headers)),
-            "req_method" => Some(Value::Str(Cow::Borrowed(&self.req.method))),
-            "req_path" => Some(Value::Str(Cow::Borrowed(&self.req.path))),
-            "req_body" => Some(Value::Str(body_text(&self.req.body))),
-            "req_body_size" => Some(Value::Int(clamp(self.req.body.size))),
-            "resp_headers" => s(&headers_json(&self.resp.headers)),
-            "resp_status" => Some(Value::Int(i64::from(self.resp.status))),
-            "resp_message" => Some(Value::Str(Cow::Borrowed(&self.resp.message))),
-            "resp_body" => Some(Value::Str(body_text(&self.resp.body))),
-            "resp_body_size" => Some(Value::Int(clamp(self.resp.body.size))),
-            _ => common_value(&self.common, column),
-        }
+    fn cell(column: &str) -> Option<Cell<Self>> {
+        let cell: Cell<Self> = match column {
+            "major_version" => |_| Value::Int(1),
+            "minor_version" => |r| Value::Int(i64::from(r.resp.minor_version)),
+            "content_type" => |r| Value::Int(content_type(&r.resp.headers)),
+            "req_headers" => |r| Value::Str(Cow::Owned(headers_json(&r.req.headers))),
+            "req_method" => |r| Value::Str(Cow::Borrowed(&r.req.method)),
+            "req_path" => |r| Value::Str(Cow::Borrowed(&r.req.path)),
+            "req_body" => |r| Value::Str(body_text(&r.req.body)),
+            "req_body_size" => |r| Value::Int(clamp(r.req.body.size)),
+            "resp_headers" => |r| Value::Str(Cow::Owned(headers_json(&r.resp.headers))),
+            "resp_status" => |r| Value::Int(i64::from(r.resp.status)),
+            "resp_message" => |r| Value::Str(Cow::Borrowed(&r.resp.message)),
+            "resp_body" => |r| Value::Str(body_text(&r.resp.body)),
+            "resp_body_size" => |r| Value::Int(clamp(r.resp.body.size)),
+            _ => return common_cell(column),
+        };
+        Some(cell)
+    }
+}
+
+impl SocketRow for HttpRecord {
+    fn common(&self) -> &RecordCommon {
+        &self.common
     }
 }
 
