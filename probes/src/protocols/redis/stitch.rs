@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::commands::{format_args, split_command};
-use super::table::render;
+use super::table::{lossy, render};
 use super::types::{RedisFrame, RedisRecord, RedisRequest, RespValue};
 use crate::protocols::stream::PendingQueue;
 use crate::protocols::{ConnMeta, Direction, ProtocolCounters, RecordCommon, Role};
@@ -48,14 +48,12 @@ pub struct RedisStitcher {
 /// are), so most requests allocate nothing here.
 pub fn request_words<'a>(frame: &RedisFrame<'a>) -> Option<Vec<Cow<'a, str>>> {
     match frame {
-        RedisFrame::Inline(words) => {
-            Some(words.iter().map(|w| String::from_utf8_lossy(w)).collect())
-        }
+        RedisFrame::Inline(words) => Some(words.iter().map(|w| lossy(w)).collect()),
         RedisFrame::Value(RespValue::Array(items)) => Some(
             items
                 .iter()
                 .map(|item| match item {
-                    RespValue::Bulk(b) | RespValue::Simple(b) => String::from_utf8_lossy(b),
+                    RespValue::Bulk(b) | RespValue::Simple(b) => lossy(b),
                     other => Cow::Owned(render(other)),
                 })
                 .collect(),
