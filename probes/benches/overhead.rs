@@ -39,6 +39,7 @@
 //! redis's; pinned, the tracer has a CPU the load does not use (a node with
 //! headroom), so on ÷ off is what the traced processes themselves lose: the
 //! in-kernel half plus the cost of sharing caches and memory.
+//! `SCRY_OVERHEAD_FLUSH_MS`: the tracer's flush interval (default 100).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -188,6 +189,20 @@ struct Config {
     conns: u64,
     /// Load on the first CPU, the tracer on the last (`SCRY_OVERHEAD_PIN`).
     pin: bool,
+}
+
+/// The tracer's defaults; `SCRY_OVERHEAD_FLUSH_MS` overrides how often
+/// records are written to the store.
+fn tracer_config() -> TracerConfig {
+    let mut config = TracerConfig::default();
+    if let Some(ms) = std::env::var("SCRY_OVERHEAD_FLUSH_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        config.flush_interval = Duration::from_millis(ms);
+    }
+    config
 }
 
 fn cpu_count() -> usize {
@@ -400,7 +415,7 @@ fn run_phase(rt: &tokio::runtime::Runtime, port: u16, cfg: &Config, mode: Mode) 
     let store = Arc::new(TableStore::default());
     let tracer = on.then(|| {
         let _guard = rt.enter();
-        Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts")
+        Tracer::start(tracer_config(), store.clone()).expect("tracer starts")
     });
     let floor = (mode == Mode::Floor).then(|| HooksFloor::attach().expect("no-op programs attach"));
     let kernel = (mode == Mode::Kernel).then(KernelOnly::start);
@@ -505,7 +520,7 @@ fn run_paced(rt: &tokio::runtime::Runtime, port: u16, cfg: &Config) -> Paced {
     let store = Arc::new(TableStore::default());
     let tracer = {
         let _guard = rt.enter();
-        Tracer::start(TracerConfig::default(), store.clone()).expect("tracer starts")
+        Tracer::start(tracer_config(), store.clone()).expect("tracer starts")
     };
     std::thread::sleep(Duration::from_millis(200));
     let cpu0 = cpu_ns();
