@@ -151,10 +151,11 @@ pub trait StreamParser: Send {
 
 /// A finished request/response pair (or a response-only push), ready to
 /// become a row of its protocol's table.
-#[derive(Debug, Clone, PartialEq)]
+///
 /// HTTP and DNS records are boxed: they are two to three times the size of
 /// a Redis record, and every record is moved from its parser to the
 /// tracker to the writer, so the enum is kept at the small one's size.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Http(Box<http::HttpRecord>),
     Dns(Box<dns::DnsRecord>),
