@@ -93,7 +93,7 @@ fn main() {
     }
     let (_server, port) = common::redis_server();
     if cfg.pin {
-        pin_current_thread(cpu_count() - 1);
+        pin_current_thread(cfg.cpus - 1);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -109,9 +109,9 @@ fn main() {
         cfg.rate,
         cfg.secs,
         cfg.conns,
-        cpu_count(),
+        cfg.cpus,
         if cfg.pin {
-            format!(" (pinned: redis and clients on CPU 0, the tracer on CPU {})", cpu_count() - 1)
+            format!(" (pinned: redis and clients on CPU 0, the tracer on CPU {})", cfg.cpus - 1)
         } else {
             String::new()
         },
@@ -189,6 +189,9 @@ struct Config {
     conns: u64,
     /// Load on the first CPU, the tracer on the last (`SCRY_OVERHEAD_PIN`).
     pin: bool,
+    /// CPUs this process may use, counted before any pinning (which
+    /// narrows what `available_parallelism` reports).
+    cpus: usize,
 }
 
 /// The tracer's defaults; `SCRY_OVERHEAD_FLUSH_MS` overrides how often
@@ -205,23 +208,24 @@ fn tracer_config() -> TracerConfig {
     config
 }
 
-fn cpu_count() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Restricts the calling thread (and what it spawns from now on) to `cpu`.
-fn pin_current_thread(cpu: usize) {
+/// Only a system call: safe between fork and exec.
+fn set_affinity(cpu: usize) -> std::io::Result<()> {
     // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET writes
     // inside it, and sched_setaffinity only reads it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            panic!(
-                "cannot pin to CPU {cpu}: {}",
-                std::io::Error::last_os_error()
-            );
+            return Err(std::io::Error::last_os_error());
         }
+    }
+    Ok(())
+}
+
+fn pin_current_thread(cpu: usize) {
+    if let Err(e) = set_affinity(cpu) {
+        panic!("cannot pin to CPU {cpu}: {e}");
     }
 }
 
@@ -234,14 +238,7 @@ fn load_command(program: impl AsRef<std::ffi::OsStr>, pin: bool) -> Command {
         // SAFETY: the closure runs in the child between fork and exec and
         // only makes the async-signal-safe sched_setaffinity system call.
         unsafe {
-            cmd.pre_exec(|| {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(0, &mut set);
-                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            cmd.pre_exec(|| set_affinity(0));
         }
     }
     cmd
@@ -256,13 +253,15 @@ impl Config {
                 .filter(|v| *v > 0)
                 .unwrap_or(default)
         };
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Config {
             n: get("SCRY_OVERHEAD_N", 100_000),
             rounds: get("SCRY_OVERHEAD_ROUNDS", 3).min(20) as u32,
             rate: get("SCRY_OVERHEAD_RATE", 10_000),
             secs: get("SCRY_OVERHEAD_SECS", 3),
             conns: get("SCRY_OVERHEAD_CONNS", 4),
-            pin: std::env::var("SCRY_OVERHEAD_PIN").is_ok_and(|v| v == "1") && cpu_count() >= 2,
+            pin: std::env::var("SCRY_OVERHEAD_PIN").is_ok_and(|v| v == "1") && cpus >= 2,
+            cpus,
         }
     }
 }
